@@ -1,0 +1,258 @@
+"""Image datasets as uint8 tensors: MNIST and CIFAR-10 from a local root, or torchvision's download.
+
+Where a dataset is looked for, in order:
+
+1. ``$REPROBOOK_DATA`` (a folder) holding torchvision's layout
+   (``MNIST/raw/*-ubyte``, ``cifar-10-batches-py/``) or an ImageFolder tree
+   (``cifar10/{train,test}/<class>/*.jpg``);
+2. torchvision's own download into ``$REPROBOOK_CACHE/torchvision`` (default ``~/.cache/reprobook``),
+   unless ``$REPROBOOK_DOWNLOAD=0``.
+
+Decoded arrays are cached as ``.npz`` in ``$REPROBOOK_CACHE``, so a second load takes a fraction of a second.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer",
+                   "dog", "frog", "horse", "ship", "truck")
+MNIST_CLASSES = tuple(str(d) for d in range(10))
+# Per-channel mean and std of the training pixels in [0, 1]; used to normalise batches on the device.
+STATS = {
+    "mnist": ((0.1307,), (0.3081,)),
+    "cifar10": ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)),
+}
+DATASETS = ("mnist", "cifar10")
+
+
+class MissingDataError(FileNotFoundError):
+    """A dataset was found nowhere; the message lists every place looked at and how to fix it."""
+
+
+@dataclass(frozen=True)
+class ImageData:
+    """A labelled image dataset held as tensors: images ``uint8 [N, C, H, W]``, labels ``int64 [N]``."""
+
+    name: str
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+    classes: tuple[str, ...]
+    source: str
+
+    @property
+    def mean(self) -> tuple[float, ...]:
+        return STATS[self.name][0]
+
+    @property
+    def std(self) -> tuple[float, ...]:
+        return STATS[self.name][1]
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return tuple(self.x_train.shape[1:])
+
+    def subset(self, n_train: int | None = None, n_test: int | None = None, seed: int = 0) -> "ImageData":
+        """A fixed, class-balanced, seeded subset (``None`` or 0 keeps a split whole)."""
+        g = torch.Generator().manual_seed(seed)
+        tr = balanced_indices(self.y_train, n_train, g)
+        te = balanced_indices(self.y_test, n_test, g)
+        return replace(self, x_train=self.x_train[tr], y_train=self.y_train[tr],
+                       x_test=self.x_test[te], y_test=self.y_test[te])
+
+    def __repr__(self) -> str:
+        return (f"ImageData({self.name}: train {tuple(self.x_train.shape)}, test {tuple(self.x_test.shape)}, "
+                f"from {self.source})")
+
+
+def balanced_indices(labels: torch.Tensor, n: int | None, generator: torch.Generator) -> torch.Tensor:
+    """Sorted indices of ``n`` examples with the classes as equal in number as ``n`` allows."""
+    if not n or n >= len(labels):
+        return torch.arange(len(labels))
+    classes = labels.unique()
+    per_class = [n // len(classes) + (i < n % len(classes)) for i in range(len(classes))]
+    picks = []
+    for c, k in zip(classes, per_class):
+        members = (labels == c).nonzero().flatten()
+        picks.append(members[torch.randperm(len(members), generator=generator)[:k]])
+    return torch.cat(picks).sort().values
+
+
+# ---------------------------------------------------------------------------------------------
+# Configuration
+
+
+def data_root() -> Path | None:
+    root = os.environ.get("REPROBOOK_DATA")
+    return Path(root).expanduser() if root else None
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("REPROBOOK_CACHE", "~/.cache/reprobook")).expanduser()
+
+
+def download_allowed() -> bool:
+    return os.environ.get("REPROBOOK_DOWNLOAD", "1").strip().lower() not in ("0", "false", "no", "")
+
+
+# ---------------------------------------------------------------------------------------------
+# Readers for the on-disk layouts
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """Read an IDX file (MNIST's format): magic, dims as big-endian int32, then uint8 data."""
+    raw = path.read_bytes()
+    ndim = raw[3]
+    dims = np.frombuffer(raw, dtype=">i4", count=ndim, offset=4)
+    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims).copy()
+
+
+def read_mnist_raw(folder: Path) -> dict[str, np.ndarray]:
+    """``folder`` is torchvision's ``MNIST/raw``."""
+    arrays = {}
+    for split, prefix in (("train", "train"), ("test", "t10k")):
+        arrays[f"x_{split}"] = read_idx(folder / f"{prefix}-images-idx3-ubyte")[:, None]
+        arrays[f"y_{split}"] = read_idx(folder / f"{prefix}-labels-idx1-ubyte").astype(np.int64)
+    return arrays
+
+
+def read_cifar_batches(folder: Path) -> dict[str, np.ndarray]:
+    """``folder`` is torchvision's ``cifar-10-batches-py`` (the original pickled batches)."""
+    def load(names):
+        xs, ys = [], []
+        for name in names:
+            with open(folder / name, "rb") as f:
+                batch = pickle.load(f, encoding="latin1")
+            xs.append(np.asarray(batch["data"], dtype=np.uint8).reshape(-1, 3, 32, 32))
+            ys.append(np.asarray(batch["labels"], dtype=np.int64))
+        return np.concatenate(xs), np.concatenate(ys)
+
+    x_train, y_train = load([f"data_batch_{i}" for i in range(1, 6)])
+    x_test, y_test = load(["test_batch"])
+    return dict(x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+
+
+def read_image_folder(folder: Path, classes: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """``folder`` holds ``{train,test}/<class>/<image>``; class ``i`` is ``classes[i]``."""
+    from PIL import Image
+
+    def decode(path: Path) -> np.ndarray:
+        with Image.open(path) as im:
+            return np.asarray(im.convert("RGB"), dtype=np.uint8)
+
+    arrays = {}
+    for split in ("train", "test"):
+        paths, labels = [], []
+        for label, name in enumerate(classes):
+            files = sorted(p for p in (folder / split / name).iterdir() if p.is_file())
+            paths += files
+            labels += [label] * len(files)
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:  # PIL releases the GIL
+            images = list(pool.map(decode, paths, chunksize=256))
+        arrays[f"x_{split}"] = np.stack(images).transpose(0, 3, 1, 2).copy()
+        arrays[f"y_{split}"] = np.asarray(labels, dtype=np.int64)
+    return arrays
+
+
+# ---------------------------------------------------------------------------------------------
+# Where each dataset can come from: (description, path that must exist, reader)
+
+
+def _local_candidates(name: str, root: Path) -> list[tuple[Path, callable]]:
+    if name == "mnist":
+        return [(root / "MNIST" / "raw", read_mnist_raw)]
+    return [
+        (root / "cifar-10-batches-py", read_cifar_batches),
+        (root / "cifar10", lambda p: read_image_folder(p, CIFAR10_CLASSES)),
+    ]
+
+
+def _complete(name: str, path: Path) -> bool:
+    if name == "mnist":
+        return all((path / f"{p}-{k}").is_file() for p in ("train", "t10k")
+                   for k in ("images-idx3-ubyte", "labels-idx1-ubyte"))
+    if path.name == "cifar-10-batches-py":
+        return (path / "test_batch").is_file() and (path / "data_batch_5").is_file()
+    return all((path / split / c).is_dir() for split in ("train", "test") for c in CIFAR10_CLASSES)
+
+
+def _download(name: str) -> dict[str, np.ndarray]:
+    import torchvision
+
+    target = cache_dir() / "torchvision"
+    if name == "mnist":
+        for train in (True, False):
+            torchvision.datasets.MNIST(target, train=train, download=True)
+        return read_mnist_raw(target / "MNIST" / "raw")
+    torchvision.datasets.CIFAR10(target, train=True, download=True)
+    return read_cifar_batches(target / "cifar-10-batches-py")
+
+
+def _cache_file(name: str, source: Path | str) -> Path:
+    key = hashlib.sha1(str(source).encode()).hexdigest()[:10]
+    return cache_dir() / f"{name}-{key}.npz"
+
+
+def _cached_read(name: str, source: Path | str, read) -> dict[str, np.ndarray]:
+    cached = _cache_file(name, source)
+    if cached.is_file():
+        with np.load(cached) as z:
+            return {k: z[k] for k in z.files}
+    arrays = read()
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cached.with_suffix(".tmp.npz")
+    np.savez(tmp, **arrays)
+    tmp.replace(cached)  # atomic: a half-written cache is never read
+    return arrays
+
+
+def load(name: str, download: bool | None = None) -> ImageData:
+    """Load ``"mnist"`` or ``"cifar10"`` from the first place that has it (see the module docstring)."""
+    if name not in DATASETS:
+        raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
+    download = download_allowed() if download is None else download
+    looked = []
+    root = data_root()
+    if root is None:
+        looked.append("$REPROBOOK_DATA is not set")
+    else:
+        for path, reader in _local_candidates(name, root):
+            if _complete(name, path):
+                arrays = _cached_read(name, path.resolve(), lambda: reader(path))
+                return _to_image_data(name, arrays, str(path))
+            looked.append(f"{path} (not found or incomplete)")
+    if download:
+        try:
+            arrays = _cached_read(name, "torchvision-download", lambda: _download(name))
+            return _to_image_data(name, arrays, f"torchvision download in {cache_dir() / 'torchvision'}")
+        except Exception as err:  # no network, a blocked host, a bad checksum ...
+            looked.append(f"torchvision download into {cache_dir() / 'torchvision'} failed: {err}")
+    else:
+        looked.append("torchvision download is switched off ($REPROBOOK_DOWNLOAD=0)")
+    layout = ("MNIST/raw/{train,t10k}-{images-idx3,labels-idx1}-ubyte" if name == "mnist" else
+              "cifar-10-batches-py/ (torchvision) or cifar10/{train,test}/<class>/*.jpg (ImageFolder)")
+    raise MissingDataError(
+        f"dataset {name!r} was not found. Looked at:\n  - " + "\n  - ".join(looked) +
+        f"\nFix: set REPROBOOK_DATA to a folder holding {layout}, "
+        "or allow the download (REPROBOOK_DOWNLOAD=1) on a machine with internet access.")
+
+
+def _to_image_data(name: str, arrays: dict[str, np.ndarray], source: str) -> ImageData:
+    t = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in arrays.items()}
+    classes = MNIST_CLASSES if name == "mnist" else CIFAR10_CLASSES
+    return ImageData(name, t["x_train"], t["y_train"], t["x_test"], t["y_test"], classes, source)
+
+
+def require(name: str) -> None:
+    """Fail fast (before any compute) if a dataset cannot be loaded; loading also warms the cache."""
+    load(name)

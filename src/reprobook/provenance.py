@@ -1,0 +1,85 @@
+"""Where a number came from: code version, packages, hardware, time."""
+
+from __future__ import annotations
+
+import os
+import platform
+import socket
+import subprocess
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+
+import torch
+
+PACKAGES = ("reprobook", "torch", "torchvision", "numpy", "pandas", "scipy", "matplotlib", "papermill")
+
+
+def repo_root() -> Path | None:
+    """The checkout this package is installed from (editable install), if any."""
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        if (parent / "pyproject.toml").is_file() and (parent / "notebooks").is_dir():
+            return parent
+    return None
+
+
+def results_dir() -> Path:
+    """``$REPROBOOK_RESULTS``, else ``build/results`` in the checkout, else ``./results``."""
+    if os.environ.get("REPROBOOK_RESULTS"):
+        return Path(os.environ["REPROBOOK_RESULTS"]).expanduser()
+    root = repo_root()
+    return root / "build" / "results" if root else Path("results")
+
+
+def git_state() -> tuple[str | None, bool | None]:
+    root = repo_root()
+    if root is None:
+        return os.environ.get("REPROBOOK_COMMIT"), None
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
+                                check=True).stdout.strip()
+        dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                                    capture_output=True, text=True, check=True).stdout.strip())
+        return commit, dirty
+    except (OSError, subprocess.CalledProcessError):
+        return None, None
+
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def hardware() -> dict:
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    try:
+        memory_gb = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
+    except (ValueError, OSError, AttributeError):
+        memory_gb = None
+    return dict(device="cuda" if gpu else "cpu", cpu=cpu_name(), cores=os.cpu_count(),
+                torch_threads=torch.get_num_threads(), gpu=gpu, memory_gb=memory_gb)
+
+
+def versions() -> dict:
+    found = {}
+    for name in PACKAGES:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return found
+
+
+def collect(wall_time_s: float | None = None, started: float | None = None) -> dict:
+    commit, dirty = git_state()
+    when = datetime.fromtimestamp(started, timezone.utc) if started else datetime.now(timezone.utc)
+    return dict(git_commit=commit, git_dirty=dirty, python=platform.python_version(),
+                platform=platform.platform(), packages=versions(), hardware=hardware(),
+                started_utc=when.strftime("%Y-%m-%dT%H:%M:%SZ"), wall_time_s=wall_time_s,
+                hostname=socket.gethostname())

@@ -1,0 +1,71 @@
+"""Uncertainty: confidence intervals from seeds (Student t) and from resampling (bootstrap)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+from scipy import stats as st
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A measured number with a confidence interval [low, high] from ``n`` values."""
+
+    mean: float
+    low: float
+    high: float
+    n: int = 1
+
+    @classmethod
+    def point(cls, value: float) -> "Estimate":
+        """An exact, deterministic number (e.g. a float64 identity check): no interval."""
+        value = float(value)
+        return cls(value, value, value, 1)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def __format__(self, spec: str) -> str:
+        spec = spec or ".3g"
+        if self.low == self.high:
+            return format(self.mean, spec)
+        return f"{self.mean:{spec}} [{self.low:{spec}}, {self.high:{spec}}]"
+
+
+def mean_ci(values: Sequence[float], level: float = 0.95) -> Estimate:
+    """Mean with a Student-t interval; one value gives a point (no uncertainty can be claimed).
+
+    Non-finite values (a diverged run) make the mean non-finite: that is reported, not hidden.
+    """
+    x = np.asarray(values, dtype=float)
+    if len(x) == 0:
+        raise ValueError("mean_ci needs at least one value")
+    m = float(x.mean())
+    if len(x) == 1 or not np.isfinite(x).all():
+        return Estimate(m, m, m, len(x))
+    half = float(st.t.ppf(0.5 + level / 2, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x)))
+    return Estimate(m, m - half, m + half, len(x))
+
+
+def bootstrap_ci(values: Sequence[float], statistic: Callable[[np.ndarray], float] = np.mean,
+                 level: float = 0.95, resamples: int = 4000, seed: int = 0) -> Estimate:
+    """Percentile bootstrap interval of ``statistic`` over ``values`` (resampled with replacement)."""
+    x = np.asarray(values, dtype=float)
+    estimate = float(statistic(x))
+    if len(x) < 2:
+        return Estimate(estimate, estimate, estimate, len(x))
+    rng = np.random.default_rng(seed)
+    draws = np.array([statistic(x[rng.integers(0, len(x), len(x))]) for _ in range(resamples)])
+    low, high = np.quantile(draws, [0.5 - level / 2, 0.5 + level / 2])
+    return Estimate(estimate, float(low), float(high), len(x))
+
+
+def paired_difference(a: Sequence[float], b: Sequence[float], **kw) -> Estimate:
+    """Bootstrap interval of mean(a − b) for paired measurements (same seed, same cell of a grid)."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.shape != b.shape:
+        raise ValueError(f"paired values must have the same shape, got {a.shape} and {b.shape}")
+    return bootstrap_ci(a - b, **kw)

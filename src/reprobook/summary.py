@@ -1,0 +1,228 @@
+"""Render the "Claims summary" page of the book from the notebooks' results files.
+
+Each executed notebook writes ``<build_dir>/results/<name>.json`` (claim, verdicts, criteria,
+provenance). :func:`load_results` reads them and :func:`render_summary` turns them into a MyST
+markdown page with an overall table and one section per notebook.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Collection
+from pathlib import Path
+from typing import Any
+
+__all__ = ["load_results", "render_summary", "format_number"]
+
+NO_RESULTS = """\
+No results yet: no `results/*.json` files were found in the build directory.
+Run the notebooks first, for example `reprobook run all --preset cpu` followed by
+`reprobook book`, or simply `make book`.
+"""
+
+
+def load_results(results_dir: Path | str) -> list[dict]:
+    """Read every ``*.json`` file in *results_dir*, sorted by notebook name.
+
+    A missing directory yields an empty list. A file that is not valid JSON, or whose top level
+    is not an object, raises :class:`ValueError` naming the file.
+    """
+    results_dir = Path(results_dir)
+    if not results_dir.is_dir():
+        return []
+    results = []
+    for path in sorted(results_dir.glob("*.json")):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ValueError(f"malformed results file {path}: {exc}") from exc
+        if not isinstance(data, dict):
+            raise ValueError(f"malformed results file {path}: expected a JSON object")
+        data.setdefault("notebook", path.stem)
+        results.append(data)
+    return sorted(results, key=lambda r: str(r["notebook"]))
+
+
+# --- formatting helpers ---------------------------------------------------------------------
+
+
+def format_number(x: Any) -> str:
+    """Three significant digits; scientific notation for tiny or huge magnitudes."""
+    if x is None:
+        return "–"
+    if isinstance(x, bool):
+        return "yes" if x else "no"
+    if isinstance(x, int):
+        return str(x) if abs(x) < 100_000 else format_number(float(x))
+    if not isinstance(x, float):
+        return str(x)
+    if math.isnan(x):
+        return "nan"
+    if math.isinf(x):
+        return "∞" if x > 0 else "−∞"
+    if x == 0:
+        return "0"
+    if 1e-3 <= abs(x) < 1e5:
+        return f"{x:.3g}"
+    mantissa, exponent = f"{x:.2e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
+
+
+def _cell(value: Any) -> str:
+    """Make *value* safe for a markdown table cell."""
+    text = value if isinstance(value, str) else format_number(value)
+    return " ".join(text.split()).replace("|", "\\|") or "–"
+
+
+def _measured(m: Any) -> str:
+    """``mean [low, high] (n=…)`` for a measured dict; plain formatting otherwise."""
+    if not isinstance(m, dict):
+        return format_number(m)
+    text = format_number(m.get("mean"))
+    if m.get("low") is not None and m.get("high") is not None:
+        text += f" [{format_number(m['low'])}, {format_number(m['high'])}]"
+    if m.get("n") is not None:
+        text += f" (n={m['n']})"
+    return text
+
+
+def _badge(verdict: Any) -> str:
+    return f"**{verdict}**" if verdict else "**no verdict**"
+
+
+def _hardware(prov: dict) -> str:
+    hw = prov.get("hardware") or {}
+    if not isinstance(hw, dict):
+        return str(hw)
+    parts = [hw.get("gpu") or hw.get("cpu") or hw.get("device") or "unknown"]
+    if hw.get("cores"):
+        parts.append(f"{hw['cores']} cores")
+    if hw.get("memory_gb"):
+        parts.append(f"{format_number(hw['memory_gb'])} GB RAM")
+    return ", ".join(str(p) for p in parts)
+
+
+def _duration(seconds: Any) -> str:
+    if not isinstance(seconds, (int, float)) or isinstance(seconds, bool):
+        return "–"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min"
+
+
+def _commit(prov: dict) -> str:
+    commit = prov.get("git_commit")
+    if not commit:
+        return "–"
+    return f"`{str(commit)[:10]}`" + (" (dirty)" if prov.get("git_dirty") else "")
+
+
+def _label(result: dict) -> str:
+    return "summary-" + str(result["notebook"]).replace("_", "-").lower()
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return lines
+
+
+# --- the page -------------------------------------------------------------------------------
+
+
+def render_summary(
+    results: list[dict],
+    *,
+    bib_keys: Collection[str] | None = None,
+    notebook_docs: Collection[str] = (),
+) -> str:
+    """Return the MyST markdown of the "Claims summary" page.
+
+    *bib_keys*: the citation keys known to the book; a result's ``paper`` is cited with
+    ``{cite}`` only if it is one of them (``None``: always cite). *notebook_docs*: names of
+    notebooks that are pages of the book, which the summary then links to.
+    """
+    lines = ["# Claims summary", ""]
+    if not results:
+        return "\n".join(lines) + "\n" + NO_RESULTS
+
+    lines += [
+        "One row per notebook, generated from the results files of the runs this book was built",
+        "from. Only runs with preset `full` follow the paper's protocol; numbers from `cpu` or",
+        "`smoke` runs test the claim at a reduced scale and are not directly comparable with the",
+        "paper's.",
+        "",
+    ]
+    rows = []
+    for r in results:
+        prov = r.get("provenance") or {}
+        rows.append([
+            f"{{ref}}`{_cell(r['notebook'])} <{_label(r)}>`",
+            _badge(r.get("verdict")),
+            f"`{r.get('preset', '?')}`",
+            _cell(_hardware(prov)),
+            _duration(prov.get("wall_time_s")),
+            _commit(prov),
+        ])
+    lines += _table(["notebook", "verdict", "preset", "hardware", "run time", "commit"], rows)
+
+    for r in results:
+        lines += [""] + _section(r, bib_keys, notebook_docs)
+    return "\n".join(lines) + "\n"
+
+
+def _section(r: dict, bib_keys: Collection[str] | None, notebook_docs: Collection[str]) -> list[str]:
+    """The section of one notebook: facts, claim, and the table of sub-claims."""
+    name = str(r["notebook"])
+    prov = r.get("provenance") or {}
+    lines = [f"({_label(r)})=", f"## {r.get('title') or name}", ""]
+    if r.get("claim"):
+        lines += [" ".join(str(r["claim"]).split()), ""]
+
+    paper = r.get("paper")
+    if paper and (bib_keys is None or paper in bib_keys):
+        paper = f"{{cite}}`{paper}`"
+    notebook = f"{{doc}}`/notebooks/{name}`" if name in notebook_docs else f"`{name}`"
+    facts = [
+        ("Verdict", _badge(r.get("verdict"))),
+        ("Notebook", notebook),
+        ("Paper", paper or "–"),
+        ("Preset", f"`{r.get('preset', '?')}`"),
+        ("Parameters", f"`{json.dumps(r.get('parameters') or {}, sort_keys=True)}`"),
+        ("Seeds", ", ".join(str(s) for s in r.get("seeds") or []) or "–"),
+        ("Hardware", _hardware(prov)),
+        ("Run time", _duration(prov.get("wall_time_s"))),
+        ("Started", prov.get("started_utc") or "–"),
+        ("Commit", _commit(prov)),
+    ]
+    lines += [f"- {key}: {value}" for key, value in facts] + [""]
+    if r.get("preset") != "full":
+        lines += [
+            f"Reduced-scale run (`{r.get('preset', '?')}`): compare trends and orderings with",
+            "the paper, not absolute numbers.",
+            "",
+        ]
+
+    rows = []
+    for sub in r.get("subclaims") or []:
+        first = True
+        for c in sub.get("criteria") or [{}]:
+            label = f"{_cell(sub.get('name', '?'))} ({_badge(sub.get('verdict'))})" if first else ""
+            first = False
+            rows.append([
+                label,
+                _cell(c.get("description") or c.get("name") or "–"),
+                _cell(c.get("paper")),
+                _cell(_measured(c.get("measured"))),
+                _cell(c.get("status") or "–"),
+            ])
+    if rows:
+        lines += _table(["sub-claim", "criterion", "paper", "ours (mean [low, high])", "status"], rows)
+    else:
+        lines.append("No sub-claims were recorded for this run.")
+    return lines

@@ -1,0 +1,193 @@
+"""A small, fast trainer for image classifiers held as tensors.
+
+The whole dataset lives on the device as uint8; each step slices a batch, augments it on the device
+(random crop with padding and horizontal flip, vectorised over the batch) and normalises it. No
+DataLoader, no per-image Python. Data order and augmentation draw from one seeded generator, so two
+runs with the same seed and the same initial weights are identical on the CPU.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass
+
+import warnings
+
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+with warnings.catch_warnings():  # without ipywidgets tqdm.auto warns, then falls back to the text bar
+    warnings.simplefilter("ignore")
+    from tqdm.auto import tqdm
+
+from .data import ImageData
+
+
+def pick_device(name: str | None = None) -> torch.device:
+    """``name`` if given, else CUDA when available, else the CPU."""
+    if name:
+        return torch.device(name)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def progress_enabled() -> bool:
+    return os.environ.get("REPROBOOK_PROGRESS", "1") not in ("0", "false", "no")
+
+
+def normalise(x: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
+    """uint8 images → float, per-channel standardised (``mean``/``std`` shaped [C, 1, 1], in [0, 1] units)."""
+    return (x.float() / 255 - mean) / std
+
+
+def random_crop_flip(x: torch.Tensor, pad: int, generator: torch.Generator, flip: bool = True) -> torch.Tensor:
+    """Random ``pad``-pixel translations (zero padding, then crop back) and horizontal flips, per image."""
+    n, _, h, w = x.shape
+    if pad:
+        padded = F.pad(x, (pad, pad, pad, pad))
+        dy = torch.randint(0, 2 * pad + 1, (n, 1, 1), generator=generator).to(x.device)
+        dx = torch.randint(0, 2 * pad + 1, (n, 1, 1), generator=generator).to(x.device)
+        rows = (dy + torch.arange(h, device=x.device).view(1, h, 1)).expand(n, h, w)
+        cols = (dx + torch.arange(w, device=x.device).view(1, 1, w)).expand(n, h, w)
+        batch = torch.arange(n, device=x.device).view(n, 1, 1).expand(n, h, w)
+        x = padded.permute(0, 2, 3, 1)[batch, rows, cols].permute(0, 3, 1, 2)
+    if flip:
+        mirror = (torch.rand(n, generator=generator) < 0.5).to(x.device).view(n, 1, 1, 1)
+        x = torch.where(mirror, x.flip(3), x)
+    return x
+
+
+@dataclass
+class TrainConfig:
+    epochs: float = 1.0           # may be fractional: the run stops after round(epochs * steps_per_epoch) steps
+    batch_size: int = 128
+    lr: float = 0.05
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    optimizer: str = "sgd"        # "sgd" (Nesterov) or "adam"
+    warmup: float = 0.1           # fraction of steps with a linear warm-up; then linear decay to zero
+    augment: bool = False         # random crop (pad 4 for 32 px, 2 otherwise) + flip; not for digits
+    label_smoothing: float = 0.0
+    grad_clip: float | None = None
+    evals: int = 1                # evaluations on the test split per epoch (history rows)
+
+
+def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
+    params = [p for p in model.parameters() if p.requires_grad]
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.momentum > 0,
+                               weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "adam":
+        return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    raise ValueError(f"optimizer must be 'sgd' or 'adam', got {cfg.optimizer!r}")
+
+
+def lr_factor(step: int, total: int, warmup: float) -> float:
+    """Linear warm-up over ``warmup·total`` steps, then linear decay to zero at ``total``."""
+    w = max(1, round(warmup * total))
+    return (step + 1) / w if step < w else max(0.0, (total - step) / max(1, total - w))
+
+
+@torch.inference_mode()
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, mean: torch.Tensor, std: torch.Tensor,
+             batch_size: int = 1000) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy of ``model`` on uint8 images ``x`` with labels ``y``."""
+    was_training = model.training
+    model.eval()
+    loss, correct = 0.0, 0
+    for i in range(0, len(x), batch_size):
+        xb, yb = x[i:i + batch_size], y[i:i + batch_size]
+        with autocast(xb.device):
+            logits = model(normalise(xb, mean, std)).float()
+        loss += F.cross_entropy(logits, yb, reduction="sum").item()
+        correct += (logits.argmax(1) == yb).sum().item()
+    model.train(was_training)
+    return loss / len(x), correct / len(x)
+
+
+def final_losses(model: nn.Module, data: ImageData, device: str | None = None) -> dict[str, float]:
+    """Loss and accuracy of the trained model on the whole training and test splits (eval mode)."""
+    dev = pick_device(device)
+    mean = torch.tensor(data.mean, device=dev).view(-1, 1, 1)
+    std = torch.tensor(data.std, device=dev).view(-1, 1, 1)
+    train_loss, train_acc = evaluate(model, data.x_train.to(dev), data.y_train.to(dev), mean, std)
+    test_loss, test_acc = evaluate(model, data.x_test.to(dev), data.y_test.to(dev), mean, std)
+    return dict(train_loss=train_loss, train_acc=train_acc, test_loss=test_loss, test_acc=test_acc)
+
+
+def autocast(device: torch.device):
+    """bf16 autocast on CUDA; full precision on the CPU (bf16 matmuls are slow and noisy there)."""
+    return torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
+
+
+def fit(model: nn.Module, data: ImageData, cfg: TrainConfig, seed: int = 0, device: str | None = None,
+        desc: str = "train") -> pd.DataFrame:
+    """Train ``model`` on ``data.x_train`` and return its history, one row per evaluation.
+
+    Columns: epoch, step, lr, train_loss, train_acc (both over the steps since the last row), test_loss,
+    test_acc, seconds, images_per_s. ``history.attrs["diverged"]`` is True when the loss became non-finite;
+    training then stops and the final row evaluates the diverged model.
+    """
+    dev = pick_device(device)
+    model.to(dev).train()
+    x, y = data.x_train.to(dev), data.y_train.to(dev)
+    x_test, y_test = data.x_test.to(dev), data.y_test.to(dev)
+    mean = torch.tensor(data.mean, device=dev).view(-1, 1, 1)
+    std = torch.tensor(data.std, device=dev).view(-1, 1, 1)
+    g = torch.Generator().manual_seed(seed)
+    opt = make_optimizer(model, cfg)
+    base_lrs = [group["lr"] for group in opt.param_groups]
+    steps_per_epoch = max(1, len(x) // cfg.batch_size)
+    total = max(1, round(cfg.epochs * steps_per_epoch))
+    eval_every = max(1, steps_per_epoch // max(1, cfg.evals))
+    pad = 4 if x.shape[-1] >= 32 else 2
+
+    rows, diverged, order = [], False, torch.empty(0, dtype=torch.long)
+    run_loss = run_correct = run_seen = 0.0
+    start = last = time.perf_counter()
+    bar = tqdm(range(total), desc=desc, disable=not progress_enabled(), leave=False, mininterval=2)
+    for step in bar:
+        k = step % steps_per_epoch
+        if k == 0:
+            order = torch.randperm(len(x), generator=g).to(dev)
+        idx = order[k * cfg.batch_size:(k + 1) * cfg.batch_size]
+        xb, yb = x[idx], y[idx]
+        if cfg.augment:
+            xb = random_crop_flip(xb, pad, g)
+        for group, base in zip(opt.param_groups, base_lrs):
+            group["lr"] = base * lr_factor(step, total, cfg.warmup)
+        with autocast(dev):
+            logits = model(normalise(xb, mean, std))
+            loss = F.cross_entropy(logits.float(), yb, label_smoothing=cfg.label_smoothing)
+        if not torch.isfinite(loss):
+            diverged = True
+        else:
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if cfg.grad_clip:
+                nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            opt.step()
+            run_loss += loss.item() * len(yb)
+            run_correct += (logits.argmax(1) == yb).sum().item()
+            run_seen += len(yb)
+        if diverged or (step + 1) % eval_every == 0 or step + 1 == total:
+            now = time.perf_counter()
+            test_loss, test_acc = evaluate(model, x_test, y_test, mean, std)
+            rows.append(dict(epoch=(step + 1) / steps_per_epoch, step=step + 1, lr=opt.param_groups[0]["lr"],
+                             train_loss=run_loss / run_seen if run_seen else math.nan,
+                             train_acc=run_correct / run_seen if run_seen else math.nan,
+                             test_loss=test_loss, test_acc=test_acc, seconds=now - start,
+                             images_per_s=run_seen / max(now - last, 1e-9)))
+            bar.set_postfix(loss=f"{rows[-1]['train_loss']:.3f}", test_acc=f"{test_acc:.3f}")
+            run_loss = run_correct = run_seen = 0.0
+            last = time.perf_counter()
+        if diverged:
+            break
+    bar.close()
+    history = pd.DataFrame(rows)
+    history.attrs["diverged"] = diverged
+    return history

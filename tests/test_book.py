@@ -1,0 +1,216 @@
+"""Tests for the summary page and for staging/building the Jupyter Book."""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from reprobook.book import BookError, build_book, stage_book, toc_files
+from reprobook.summary import format_number, load_results, render_summary
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+RESULT = {
+    "notebook": "residual_expansion",
+    "title": "Residual networks expand into ensembles of paths",
+    "claim": "A residual network is exactly a sum of 2^n paths.",
+    "paper": "dherin2025residual",
+    "preset": "cpu",
+    "parameters": {"seeds": 3},
+    "seeds": [0, 1, 2],
+    "verdict": "partially reproduced",
+    "subclaims": [
+        {
+            "name": "exact expansion",
+            "verdict": "reproduced",
+            "criteria": [
+                {
+                    "name": "relative error",
+                    "description": "max relative error of the 2^n-term sum <= 1e-10",
+                    "paper": "exact identity",
+                    "measured": {"mean": 1e-15, "low": 5e-16, "high": 2e-15, "n": 3},
+                    "threshold": 1e-10,
+                    "comparison": "<=",
+                    "status": "met",
+                }
+            ],
+        },
+        {
+            "name": "short paths dominate",
+            "verdict": "not reproduced",
+            "criteria": [
+                {
+                    "name": "share",
+                    "description": "share of the output from paths of length <= 2 | trained net",
+                    "paper": 0.9,
+                    "measured": {"mean": 0.61234, "low": 0.55, "high": 0.674, "n": 3},
+                    "threshold": 0.8,
+                    "comparison": ">=",
+                    "status": "not met",
+                }
+            ],
+        },
+    ],
+    "numbers": {"any": 1.0},
+    "provenance": {
+        "git_commit": "abc123def4567890",
+        "git_dirty": False,
+        "python": "3.11.7",
+        "packages": {"torch": "2.14.1"},
+        "hardware": {"device": "cpu", "cpu": "AMD EPYC", "cores": 2, "gpu": None, "memory_gb": 24},
+        "started_utc": "2026-11-21T21:00:00Z",
+        "wall_time_s": 312.4,
+        "hostname": "x",
+    },
+}
+
+
+def write_result(results_dir: Path, result: dict) -> None:
+    results_dir.mkdir(parents=True, exist_ok=True)
+    (results_dir / f"{result['notebook']}.json").write_text(json.dumps(result))
+
+
+def fake_executed_notebook(path: Path) -> None:
+    """A tiny 'executed' notebook: markdown, a code cell with a text output, a parameters cell."""
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["language_info"] = {"name": "python"}
+    code = nbformat.v4.new_code_cell("x = 6 * 7\nprint(x)", execution_count=1)
+    code.outputs = [nbformat.v4.new_output("stream", name="stdout", text="42\n")]
+    params = nbformat.v4.new_code_cell("preset = 'smoke'", execution_count=2)
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [
+        nbformat.v4.new_markdown_cell(
+            "# Residual networks expand into ensembles of paths\n\n"
+            "A fake executed notebook {cite}`dherin2025residual` with math $2^n$."
+        ),
+        params,
+        code,
+    ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
+
+
+# --- summary --------------------------------------------------------------------------------
+
+
+def test_format_number():
+    assert format_number(0.61234) == "0.612"
+    assert format_number(1e-15) == "1.00e-15"
+    assert format_number(123456.0) == "1.23e5"
+    assert format_number(3) == "3"
+    assert format_number(None) == "–"
+
+
+def test_render_summary_shows_verdicts_and_numbers():
+    page = render_summary([RESULT])
+    assert page.startswith("# Claims summary")
+    assert "**partially reproduced**" in page
+    assert "**reproduced**" in page and "**not reproduced**" in page
+    assert "Residual networks expand into ensembles of paths" in page
+    assert "1.00e-15 [5.00e-16, 2.00e-15]" in page
+    assert "0.612 [0.55, 0.674]" in page
+    assert "not met" in page and "| met |" in page
+    assert "`cpu`" in page and "AMD EPYC, 2 cores" in page
+    assert "5 min 12 s" in page and "abc123def4" in page
+    assert "{cite}`dherin2025residual`" in page
+    assert "\\|" in page  # a '|' in a description is escaped, not a column break
+    # overall table comes before the per-notebook section
+    assert page.index("| notebook | verdict |") < page.index("## Residual networks")
+
+
+def test_render_summary_unknown_citation_key_is_not_cited():
+    page = render_summary([RESULT], bib_keys={"other"})
+    assert "{cite}" not in page and "dherin2025residual" in page
+
+
+def test_empty_results_dir(tmp_path):
+    assert load_results(tmp_path / "missing") == []
+    assert load_results(tmp_path) == []
+    page = render_summary(load_results(tmp_path))
+    assert "No results" in page and "reprobook run" in page
+
+
+def test_load_results_sorted(tmp_path):
+    other = copy.deepcopy(RESULT) | {"notebook": "batchnorm_only"}
+    write_result(tmp_path, RESULT)
+    write_result(tmp_path, other)
+    assert [r["notebook"] for r in load_results(tmp_path)] == ["batchnorm_only", "residual_expansion"]
+
+
+def test_malformed_json_names_the_file(tmp_path):
+    write_result(tmp_path, RESULT)
+    (tmp_path / "broken.json").write_text("{not json")
+    with pytest.raises(ValueError, match="broken.json"):
+        load_results(tmp_path)
+
+
+# --- staging and building -------------------------------------------------------------------
+
+
+def test_toc_lists_residual_expansion():
+    files = toc_files(REPO_ROOT / "_toc.yml")
+    assert files[0] == "book/intro"
+    assert "notebooks/residual_expansion" in files and "book/summary" in files
+
+
+def test_stage_without_executed_notebook_fails_clearly(tmp_path):
+    with pytest.raises(BookError, match=r"residual_expansion.*reprobook run"):
+        stage_book(tmp_path / "build", REPO_ROOT)
+
+
+def test_stage_book(tmp_path):
+    build = tmp_path / "build"
+    fake_executed_notebook(build / "notebooks" / "residual_expansion.ipynb")
+    write_result(build / "results", RESULT)
+    (build / "book-src" / "stale").mkdir(parents=True)
+    src = stage_book(build, REPO_ROOT)
+    assert src == build.resolve() / "book-src"
+    assert not (src / "stale").exists()
+    for name in ("_config.yml", "_toc.yml", "book/intro.md", "book/references.bib",
+                 "notebooks/residual_expansion.ipynb"):
+        assert (src / name).is_file(), name
+    summary = (src / "book" / "summary.md").read_text()
+    assert "**partially reproduced**" in summary
+    assert "{doc}`/notebooks/residual_expansion`" in summary
+
+
+needs_jupyter_book = pytest.mark.skipif(
+    importlib.util.find_spec("jupyter_book") is None,
+    reason="jupyter-book is not installed (pip install -e '.[book]')",
+)
+
+
+@needs_jupyter_book
+def test_build_book(tmp_path):
+    """A real Jupyter Book build (about 3 s), warnings as errors, offline."""
+    build = tmp_path / "build"
+    fake_executed_notebook(build / "notebooks" / "residual_expansion.ipynb")
+    write_result(build / "results", RESULT)
+    index = build_book(build, REPO_ROOT)
+    html = index.parent
+    assert index.is_file()
+    summary = (html / "book" / "summary.html").read_text()
+    assert "Claims summary" in summary and "partially reproduced" in summary
+    notebook = (html / "notebooks" / "residual_expansion.html").read_text()
+    assert ("https://colab.research.google.com/github/reprobook/reprobook/blob/main/"
+            "notebooks/residual_expansion.ipynb") in notebook
+    assert "42" in notebook
+
+
+@needs_jupyter_book
+def test_build_book_fails_on_warnings(tmp_path):
+    """-W is in effect: a notebook that only produces a warning fails the build, with the log."""
+    build = tmp_path / "build"
+    path = build / "notebooks" / "residual_expansion.ipynb"
+    fake_executed_notebook(path)
+    nb = nbformat.read(path, as_version=4)
+    nb.cells.append(nbformat.v4.new_markdown_cell("### A heading that skips a level"))
+    nbformat.write(nb, path)
+    with pytest.raises(BookError, match="Non-consecutive header level"):
+        build_book(build, REPO_ROOT)
