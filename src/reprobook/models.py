@@ -180,5 +180,18 @@ def resolve_branch_scale(scale: float | str, blocks: int) -> float:
     return float(scale)
 
 
+def residual_classifier(kind: str, input_shape: tuple[int, ...], blocks: int, width: int,
+                        branch_scale: float | str = 1.0, norm: str | None = None, num_classes: int = 10) -> nn.Module:
+    """A residual net with ``blocks`` residual blocks: ``"mlp"`` (:class:`ResidualMLP`) or ``"resnet"``
+    (:class:`CifarResNet` of depth 2·blocks + 2, base width ``width``)."""
+    if kind == "mlp":
+        return ResidualMLP(math.prod(input_shape), num_classes, width=width, blocks=blocks,
+                           branch_scale=branch_scale, norm=norm)
+    if kind == "resnet":
+        return CifarResNet(cifar_resnet_depth(blocks), width, num_classes, in_channels=input_shape[0],
+                           norm=norm, branch_scale=branch_scale)
+    raise ValueError(f"kind must be 'mlp' or 'resnet', got {kind!r}")
+
+
 def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)

@@ -13,6 +13,7 @@ import os
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass
+from typing import Callable
 
 import warnings
 
@@ -92,30 +93,39 @@ def lr_factor(step: int, total: int, warmup: float) -> float:
     return (step + 1) / w if step < w else max(0.0, (total - step) / max(1, total - w))
 
 
+def model_inputs(data, device: torch.device) -> Callable[[torch.Tensor], torch.Tensor]:
+    """How a batch of ``data.x_*`` becomes model input: uint8 images are standardised with the dataset's
+    channel statistics; anything else (token ids, features) goes in as it is."""
+    if isinstance(data, ImageData):
+        mean = torch.tensor(data.mean, device=device).view(-1, 1, 1)
+        std = torch.tensor(data.std, device=device).view(-1, 1, 1)
+        return lambda x: normalise(x, mean, std)
+    return lambda x: x
+
+
 @torch.inference_mode()
-def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, mean: torch.Tensor, std: torch.Tensor,
-             batch_size: int = 1000) -> tuple[float, float]:
-    """Mean cross-entropy and accuracy of ``model`` on uint8 images ``x`` with labels ``y``."""
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
+             inputs: Callable[[torch.Tensor], torch.Tensor] = lambda x: x, batch_size: int = 1000) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy of ``model`` on ``inputs(x)`` with labels ``y``, in eval mode."""
     was_training = model.training
     model.eval()
     loss, correct = 0.0, 0
     for i in range(0, len(x), batch_size):
         xb, yb = x[i:i + batch_size], y[i:i + batch_size]
         with autocast(xb.device):
-            logits = model(normalise(xb, mean, std)).float()
+            logits = model(inputs(xb)).float()
         loss += F.cross_entropy(logits, yb, reduction="sum").item()
         correct += (logits.argmax(1) == yb).sum().item()
     model.train(was_training)
     return loss / len(x), correct / len(x)
 
 
-def final_losses(model: nn.Module, data: ImageData, device: str | None = None) -> dict[str, float]:
+def final_losses(model: nn.Module, data, device: str | None = None) -> dict[str, float]:
     """Loss and accuracy of the trained model on the whole training and test splits (eval mode)."""
     dev = pick_device(device)
-    mean = torch.tensor(data.mean, device=dev).view(-1, 1, 1)
-    std = torch.tensor(data.std, device=dev).view(-1, 1, 1)
-    train_loss, train_acc = evaluate(model, data.x_train.to(dev), data.y_train.to(dev), mean, std)
-    test_loss, test_acc = evaluate(model, data.x_test.to(dev), data.y_test.to(dev), mean, std)
+    inputs = model_inputs(data, dev)
+    train_loss, train_acc = evaluate(model, data.x_train.to(dev), data.y_train.to(dev), inputs)
+    test_loss, test_acc = evaluate(model, data.x_test.to(dev), data.y_test.to(dev), inputs)
     return dict(train_loss=train_loss, train_acc=train_acc, test_loss=test_loss, test_acc=test_acc)
 
 
@@ -124,9 +134,14 @@ def autocast(device: torch.device):
     return torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
 
 
-def fit(model: nn.Module, data: ImageData, cfg: TrainConfig, seed: int = 0, device: str | None = None,
-        desc: str = "train") -> pd.DataFrame:
+def fit(model: nn.Module, data, cfg: TrainConfig, seed: int = 0, device: str | None = None,
+        desc: str = "train", after_step: Callable[[], None] | None = None) -> pd.DataFrame:
     """Train ``model`` on ``data.x_train`` and return its history, one row per evaluation.
+
+    ``data`` is an :class:`~reprobook.data.ImageData` or any object with ``x_train``, ``y_train``,
+    ``x_test``, ``y_test`` tensors (see :func:`model_inputs`). ``after_step`` runs after every optimizer
+    step, e.g. to re-apply pruning masks or restore frozen entries (weight decay and momentum move
+    parameters whose gradient is zero).
 
     Columns: epoch, step, lr, train_loss, train_acc (both over the steps since the last row), test_loss,
     test_acc, seconds, images_per_s. ``history.attrs["diverged"]`` is True when the loss became non-finite;
@@ -136,8 +151,7 @@ def fit(model: nn.Module, data: ImageData, cfg: TrainConfig, seed: int = 0, devi
     model.to(dev).train()
     x, y = data.x_train.to(dev), data.y_train.to(dev)
     x_test, y_test = data.x_test.to(dev), data.y_test.to(dev)
-    mean = torch.tensor(data.mean, device=dev).view(-1, 1, 1)
-    std = torch.tensor(data.std, device=dev).view(-1, 1, 1)
+    inputs = model_inputs(data, dev)
     g = torch.Generator().manual_seed(seed)
     opt = make_optimizer(model, cfg)
     base_lrs = [group["lr"] for group in opt.param_groups]
@@ -161,7 +175,7 @@ def fit(model: nn.Module, data: ImageData, cfg: TrainConfig, seed: int = 0, devi
         for group, base in zip(opt.param_groups, base_lrs):
             group["lr"] = base * lr_factor(step, total, cfg.warmup)
         with autocast(dev):
-            logits = model(normalise(xb, mean, std))
+            logits = model(inputs(xb))
             loss = F.cross_entropy(logits.float(), yb, label_smoothing=cfg.label_smoothing)
         if not torch.isfinite(loss):
             diverged = True
@@ -171,12 +185,14 @@ def fit(model: nn.Module, data: ImageData, cfg: TrainConfig, seed: int = 0, devi
             if cfg.grad_clip:
                 nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
             opt.step()
+            if after_step is not None:
+                after_step()
             run_loss += loss.item() * len(yb)
             run_correct += (logits.argmax(1) == yb).sum().item()
             run_seen += len(yb)
         if diverged or (step + 1) % eval_every == 0 or step + 1 == total:
             now = time.perf_counter()
-            test_loss, test_acc = evaluate(model, x_test, y_test, mean, std)
+            test_loss, test_acc = evaluate(model, x_test, y_test, inputs)
             rows.append(dict(epoch=(step + 1) / steps_per_epoch, step=step + 1, lr=opt.param_groups[0]["lr"],
                              train_loss=run_loss / run_seen if run_seen else math.nan,
                              train_acc=run_correct / run_seen if run_seen else math.nan,

@@ -1,0 +1,83 @@
+"""Trainer throughput against the usual DataLoader + torchvision transforms loop, same model and batch.
+
+Both loops train a CIFAR ResNet-20 on CIFAR-10 with random crop (padding 4) and horizontal flip for
+the same number of steps; the report is images per second and their ratio. A benchmark, not a test:
+run it on an otherwise idle machine (``reprobook bench``).
+"""
+
+from __future__ import annotations
+
+import time
+
+import torch
+import torch.nn.functional as F
+
+from . import data, models, train
+
+
+def timed_steps(model, batches, steps: int) -> float:
+    """Images per second over ``steps`` SGD steps after one warm-up step."""
+    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    seen, start = 0, None
+    for i, (x, y) in enumerate(batches):
+        if i == 1:
+            start, seen = time.perf_counter(), 0
+        loss = F.cross_entropy(model(x), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        seen += len(y)
+        if i == steps:
+            break
+    return seen / (time.perf_counter() - start)
+
+
+def tensor_batches(d: data.ImageData, batch_size: int, device: torch.device):
+    """The reprobook trainer's input path: uint8 on the device, batched crop/flip, normalise."""
+    x, y = d.x_train.to(device), d.y_train.to(device)
+    inputs = train.model_inputs(d, device)
+    g = torch.Generator().manual_seed(0)
+    while True:
+        order = torch.randperm(len(x), generator=g).to(device)
+        for i in range(0, len(x) - batch_size + 1, batch_size):
+            idx = order[i:i + batch_size]
+            yield inputs(train.random_crop_flip(x[idx], 4, g)), y[idx]
+
+
+def dataloader_batches(d: data.ImageData, batch_size: int, device: torch.device, workers: int):
+    """The textbook path: PIL images through torchvision transforms, one image at a time, in a DataLoader."""
+    import torchvision.transforms as T
+    from PIL import Image
+
+    transform = T.Compose([T.RandomCrop(32, padding=4), T.RandomHorizontalFlip(), T.ToTensor(),
+                           T.Normalize(d.mean, d.std)])
+    images = d.x_train.permute(0, 2, 3, 1).numpy()
+
+    class PILDataset(torch.utils.data.Dataset):
+        def __len__(self):
+            return len(images)
+
+        def __getitem__(self, i):
+            return transform(Image.fromarray(images[i])), int(d.y_train[i])
+
+    loader = torch.utils.data.DataLoader(PILDataset(), batch_size=batch_size, shuffle=True, drop_last=True,
+                                         num_workers=workers, persistent_workers=workers > 0)
+    while True:
+        for x, y in loader:
+            yield x.to(device), y.to(device)
+
+
+def main(steps: int = 20, batch_size: int = 128, workers: int = 1) -> int:
+    device = train.pick_device()
+    d = data.load("cifar10").subset(max(4 * batch_size * (steps + 1), 2048), 16, seed=0)
+    rates = {}
+    for name, batches in (("reprobook trainer", tensor_batches(d, batch_size, device)),
+                          (f"DataLoader + torchvision ({workers} worker)", dataloader_batches(d, batch_size, device, workers))):
+        torch.manual_seed(0)
+        model = models.CifarResNet(20, 16).to(device)
+        rates[name] = timed_steps(model, batches, steps)
+        print(f"{name:<40} {rates[name]:8.1f} images/s")
+    ours, theirs = rates.values()
+    print(f"ratio (reprobook / DataLoader): {ours / theirs:.2f}x  "
+          f"[ResNet-20, batch {batch_size}, {steps} steps, {device}, {torch.get_num_threads()} threads]")
+    return 0

@@ -1,0 +1,30 @@
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+MIRROR = Path(os.environ.get("REPROBOOK_DATA") or REPO.parent / "shared" / "data")
+
+os.environ.setdefault("REPROBOOK_PROGRESS", "0")
+if MIRROR.is_dir():
+    os.environ.setdefault("REPROBOOK_DATA", str(MIRROR))
+
+
+@pytest.fixture
+def mirror() -> Path:
+    """The offline dataset mirror (CI has it at ../shared/data); tests that need it skip without it."""
+    if not (MIRROR / "MNIST").is_dir():
+        pytest.skip(f"no dataset mirror at {MIRROR}; set REPROBOOK_DATA to run the real-data tests")
+    return MIRROR
+
+
+@pytest.fixture
+def isolated_data(tmp_path, monkeypatch):
+    """An empty data root and cache, with downloads switched off: only what a test writes exists."""
+    root, cache = tmp_path / "data", tmp_path / "cache"
+    root.mkdir()
+    monkeypatch.setenv("REPROBOOK_DATA", str(root))
+    monkeypatch.setenv("REPROBOOK_CACHE", str(cache))
+    monkeypatch.setenv("REPROBOOK_DOWNLOAD", "0")
+    return root

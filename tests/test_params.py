@@ -1,0 +1,96 @@
+import ast
+import json
+from pathlib import Path
+
+import pytest
+
+from reprobook import params
+from reprobook.params import ParameterError
+
+REPO = Path(__file__).resolve().parents[1]
+NB = "residual_expansion"
+
+
+def parameters_cell(name: str) -> dict:
+    """The defaults assigned in a notebook's `parameters`-tagged cell."""
+    nb = json.loads((REPO / "notebooks" / f"{name}.ipynb").read_text())
+    cells = [c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", [])]
+    assert len(cells) == 1, f"{name} must have exactly one cell tagged 'parameters'"
+    tree = ast.parse("".join(cells[0]["source"]))
+    return {node.targets[0].id: ast.literal_eval(node.value) for node in tree.body if isinstance(node, ast.Assign)}
+
+
+@pytest.mark.parametrize("name", params.notebooks())
+def test_notebook_defaults_are_the_cpu_preset(name):
+    defaults = parameters_cell(name)
+    assert defaults.pop("preset") == "cpu"
+    assert defaults == params.load_spec(name).preset("cpu")
+
+
+@pytest.mark.parametrize("name", params.notebooks())
+def test_every_notebook_has_a_spec_and_every_preset_is_complete(name):
+    spec = params.load_spec(name)  # raises if a preset misses or adds a parameter, or has a bad value
+    assert set(spec.presets) == set(params.PRESETS)
+    assert (REPO / "notebooks" / f"{name}.ipynb").is_file()
+
+
+def test_resolve_takes_the_preset_then_explicit_values():
+    smoke = params.resolve(NB, "smoke")
+    assert smoke["preset"] == "smoke" and smoke["seeds"] == params.load_spec(NB).preset("smoke")["seeds"]
+    assert params.resolve(NB, "smoke", {"seeds": 5, "train_lr": 1})["seeds"] == 5
+    assert isinstance(params.resolve(NB, "smoke", {"train_lr": 1})["train_lr"], float)  # int widened
+
+
+@pytest.mark.parametrize("preset, overrides, message", [
+    ("huge", {}, "unknown preset 'huge'; choose one of smoke, cpu, full"),
+    ("smoke", {"sedes": 3}, "unknown parameter 'sedes'; did you mean 'seeds'?"),
+    ("smoke", {"seeds": "3"}, "parameter 'seeds' must be int, got '3' (str); e.g. -p seeds 3"),
+    ("smoke", {"seeds": 2.5}, "parameter 'seeds' must be int"),
+    ("smoke", {"train_lr": True}, "parameter 'train_lr' must be float, got True (bool)"),
+    ("smoke", {"seeds": 0}, "parameter 'seeds' must be >= 1, got 0"),
+    ("smoke", {"growth_depths": []}, "parameter 'growth_depths' must be a non-empty list[int]"),
+    ("smoke", {"growth_depths": 4}, "parameter 'growth_depths' must be a non-empty list[int]"),
+    ("smoke", {"grid_datasets": ["mnist", "imagenet"]}, "parameter 'grid_datasets'[1] must be one of"),
+    ("smoke", {"train_dataset": "svhn"}, "parameter 'train_dataset' must be one of ['mnist', 'cifar10']"),
+])
+def test_bad_parameters_name_the_problem_and_the_fix(preset, overrides, message):
+    with pytest.raises(ParameterError) as err:
+        params.resolve(NB, preset, overrides)
+    assert message in str(err.value)
+
+
+def test_unknown_notebook():
+    with pytest.raises(ParameterError, match="unknown notebook 'nope'"):
+        params.load_spec("nope")
+
+
+def test_injected_names_come_from_papermills_cell():
+    history = ["import x", "# Parameters\npreset = \"smoke\"\nseeds = 3\n", "P = start()"]
+    assert params.injected_names(history) == {"preset", "seeds"}
+    assert params.injected_names(["a = 1"]) == set()
+
+
+def test_from_namespace_explicit_values_win_over_the_preset():
+    namespace = dict(params.load_spec(NB).preset("cpu"), preset="smoke")
+    smoke = params.load_spec(NB).preset("smoke")
+    # nothing changed by hand: everything comes from the smoke preset
+    assert params.from_namespace(NB, namespace) == {"preset": "smoke", **smoke}
+    # a value injected by papermill wins even when it equals the cpu default
+    namespace["In"] = ["# Parameters\npreset = 'smoke'\nseeds = 3\n"]
+    assert params.from_namespace(NB, namespace)["seeds"] == 3
+    # a value edited by hand (differs from the cpu default) wins too
+    namespace["batch_size"] = 7
+    assert params.from_namespace(NB, namespace)["batch_size"] == 7
+
+
+def test_from_namespace_rejects_an_unknown_injected_parameter():
+    namespace = dict(params.load_spec(NB).preset("cpu"), preset="cpu", sedes=2,
+                     In=["# Parameters\nsedes = 2\n"])
+    with pytest.raises(ParameterError, match="unknown parameter 'sedes'"):
+        params.from_namespace(NB, namespace)
+
+
+def test_parse_cli_value():
+    assert params.parse_cli_value("3") == 3 and params.parse_cli_value("0.1") == 0.1
+    assert params.parse_cli_value("[1, 2]") == [1, 2] and params.parse_cli_value("true") is True
+    assert params.parse_cli_value("mnist") == "mnist"
