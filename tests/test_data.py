@@ -133,3 +133,18 @@ def test_cifar_mirror_loads_all_images_and_caches(mirror):
     start = time.perf_counter()
     data.load("cifar10")
     assert time.perf_counter() - start < 1.0
+
+
+def test_resized_and_grayscale(isolated_data):
+    fake_mnist(isolated_data)
+    d = data.load("mnist")
+    small = d.resized(14)
+    assert small.x_train.shape == (20, 1, 14, 14) and small.x_train.dtype == torch.uint8
+    block = d.x_train[0, 0, :2, :2].float().mean()
+    assert abs(small.x_train[0, 0, 0, 0].item() - block.item()) <= 0.5  # area average of each 2x2 block
+    assert d.resized(28) is d
+    rgb = data.ImageData("cifar10", torch.full((2, 3, 4, 4), 100, dtype=torch.uint8), torch.zeros(2, dtype=torch.long),
+                         torch.full((1, 3, 4, 4), 200, dtype=torch.uint8), torch.zeros(1, dtype=torch.long),
+                         data.CIFAR10_CLASSES, "fake")
+    gray_train, gray_test = rgb.grayscale()
+    assert gray_train.shape == (2, 1, 4, 4) and (gray_train == 100).all() and (gray_test == 200).all()

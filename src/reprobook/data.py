@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer",
                    "dog", "frog", "horse", "ship", "truck")
@@ -69,6 +70,27 @@ class ImageData:
         te = balanced_indices(self.y_test, n_test, g)
         return replace(self, x_train=self.x_train[tr], y_train=self.y_train[tr],
                        x_test=self.x_test[te], y_test=self.y_test[te])
+
+    def resized(self, size: int) -> "ImageData":
+        """Every image area-averaged to ``size``×``size`` (still uint8): a cheaper task for small presets."""
+        if size == self.shape[-1]:
+            return self
+
+        def shrink(x: torch.Tensor) -> torch.Tensor:
+            return F.interpolate(x.float(), size=(size, size), mode="area").round().clamp(0, 255).to(torch.uint8)
+
+        return replace(self, x_train=shrink(self.x_train), y_train=self.y_train, x_test=shrink(self.x_test))
+
+    def grayscale(self) -> torch.Tensor:
+        """(train, test) images as one luminance channel (ITU-R 601 weights), uint8 [N, 1, H, W]."""
+        weights = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
+
+        def luma(x: torch.Tensor) -> torch.Tensor:
+            if x.shape[1] == 1:
+                return x
+            return (x.float() * weights).sum(1, keepdim=True).round().clamp(0, 255).to(torch.uint8)
+
+        return luma(self.x_train), luma(self.x_test)
 
     def __repr__(self) -> str:
         return (f"ImageData({self.name}: train {tuple(self.x_train.shape)}, test {tuple(self.x_test.shape)}, "
