@@ -1,4 +1,5 @@
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -7,6 +8,8 @@ REPO = Path(__file__).resolve().parents[1]
 MIRROR = Path(os.environ.get("REPROBOOK_DATA") or REPO.parent / "shared" / "data")
 
 os.environ.setdefault("REPROBOOK_PROGRESS", "0")
+# Results written by tests never land in the checkout's build/results (the book's).
+os.environ["REPROBOOK_RESULTS"] = tempfile.mkdtemp(prefix="reprobook-test-results-")
 if MIRROR.is_dir():
     os.environ.setdefault("REPROBOOK_DATA", str(MIRROR))
 

@@ -2,6 +2,7 @@
 built from those outputs with warnings as errors."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -41,7 +42,8 @@ def test_notebook_runs_at_smoke_and_records_its_verdict(smoke_build, name):
 def test_verdict_cell_is_reproducible_under_nbval(smoke_build, name):
     executed = smoke_build / "notebooks" / f"{name}.ipynb"
     out = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax",
-                          "--nbval-current-env", str(executed)], cwd=smoke_build, capture_output=True, text=True)
+                          "--nbval-current-env", str(executed)], cwd=smoke_build, capture_output=True, text=True,
+                         env={**os.environ, "REPROBOOK_RESULTS": str(smoke_build / "results")})
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
     assert "passed" in out.stdout
 
