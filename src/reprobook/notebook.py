@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from types import SimpleNamespace
 from typing import Any
 
@@ -17,6 +18,8 @@ def start(notebook: str, namespace: dict[str, Any], dataset_parameters: list[str
     ``dataset_parameters`` names the parameters that hold a dataset name or a list of them.
     """
     resolved = params.from_namespace(notebook, namespace)
+    if os.environ.get("REPROBOOK_THREADS"):  # e.g. 1 on an oversubscribed machine, where OpenMP spin-waits
+        torch.set_num_threads(int(os.environ["REPROBOOK_THREADS"]))
     needed = set()
     for name in dataset_parameters:
         value = resolved[name]
