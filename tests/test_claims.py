@@ -137,3 +137,13 @@ def test_bootstrap_and_paired_difference():
     with pytest.raises(ValueError, match="same shape"):
         paired_difference([1, 2], [1])
     assert f"{Estimate(1.0, 0.5, 1.5):.2f}" == "1.00 [0.50, 1.50]" and f"{Estimate.point(2.0):.1f}" == "2.0"
+
+
+def test_timed_subclaims_stay_out_of_the_verdict_line():
+    claim = make_claim()
+    claim.subclaims[1].timed = True
+    measure(claim, Estimate(0.95, 0.93, 0.97), Estimate(0.2, 0.1, 0.3), Estimate.point(0.9), Estimate(3.0, 2.0, 4.0))
+    line = claim.verdict_line()
+    assert line == "VERDICT toy: accuracy: reproduced; timing-dependent, see the report: speed"
+    claim.measure("speedup", Estimate(0.5, 0.4, 0.6))  # a slower rerun changes the verdict, not the line
+    assert claim.verdict_line() == line and claim.verdict() == "partially reproduced"
