@@ -159,6 +159,13 @@ def test_toc_lists_residual_expansion():
     assert "notebooks/residual_expansion" in files and "book/summary" in files
 
 
+def fake_executed_book(build):
+    """A fake executed copy of every notebook the table of contents lists."""
+    for doc in toc_files(REPO_ROOT / "_toc.yml"):
+        if doc.startswith("notebooks/"):
+            fake_executed_notebook(build / f"{doc}.ipynb")
+
+
 def test_stage_without_executed_notebook_fails_clearly(tmp_path):
     with pytest.raises(BookError, match=r"residual_expansion.*reprobook run"):
         stage_book(tmp_path / "build", REPO_ROOT)
@@ -166,7 +173,7 @@ def test_stage_without_executed_notebook_fails_clearly(tmp_path):
 
 def test_stage_book(tmp_path):
     build = tmp_path / "build"
-    fake_executed_notebook(build / "notebooks" / "residual_expansion.ipynb")
+    fake_executed_book(build)
     write_result(build / "results", RESULT)
     (build / "book-src" / "stale").mkdir(parents=True)
     src = stage_book(build, REPO_ROOT)
@@ -190,7 +197,7 @@ needs_jupyter_book = pytest.mark.skipif(
 def test_build_book(tmp_path):
     """A real Jupyter Book build (about 3 s), warnings as errors, offline."""
     build = tmp_path / "build"
-    fake_executed_notebook(build / "notebooks" / "residual_expansion.ipynb")
+    fake_executed_book(build)
     write_result(build / "results", RESULT)
     index = build_book(build, REPO_ROOT)
     html = index.parent
@@ -207,8 +214,8 @@ def test_build_book(tmp_path):
 def test_build_book_fails_on_warnings(tmp_path):
     """-W is in effect: a notebook that only produces a warning fails the build, with the log."""
     build = tmp_path / "build"
+    fake_executed_book(build)
     path = build / "notebooks" / "residual_expansion.ipynb"
-    fake_executed_notebook(path)
     nb = nbformat.read(path, as_version=4)
     nb.cells.append(nbformat.v4.new_markdown_cell("### A heading that skips a level"))
     nbformat.write(nb, path)
