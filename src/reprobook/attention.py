@@ -37,6 +37,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .stats import paired_accuracy_difference  # noqa: F401  (the notebook and tests reach it here too)
+
 ATTENTION_TYPES = ("softmax", "linear", "performer", "linformer", "local")
 POOLINGS = ("cls", "mean")
 POSITIONS = ("sinusoidal", "learned")
@@ -382,7 +384,7 @@ def build(cfg: EncoderConfig, seed: int = 0) -> EncoderClassifier:
 
 
 # ---------------------------------------------------------------------------------------------
-# Paired accuracy differences
+# Per-example correctness (the paired bootstrap over it is stats.paired_accuracy_difference)
 
 
 @torch.inference_mode()
@@ -396,45 +398,6 @@ def correct_predictions(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batc
         out.append((model(x[i:i + batch_size].to(dev)).argmax(1).cpu() == y[i:i + batch_size]).numpy())
     model.train(was)
     return np.concatenate(out)
-
-
-def _groups(x) -> list[np.ndarray]:
-    if isinstance(x, (list, tuple)):
-        return [np.asarray(g, dtype=float) for g in x]
-    x = np.asarray(x, dtype=float)
-    return [x] if x.ndim == 2 else list(x)
-
-
-def paired_accuracy_difference(a, b, resamples: int = 2000, seed: int = 0,
-                               level: float = 0.95) -> tuple[float, float, float]:
-    """Mean accuracy difference a − b with a percentile interval from a two-level bootstrap.
-
-    ``a`` and ``b`` hold correctness (0/1) per [seed, test example], one such array per group (task ×
-    attention type, say): a list of [S, N_g] arrays, or one [S, N] or [G, S, N] array. In each group
-    the seeds are resampled with replacement and, independently, the test examples (the same examples
-    for both models: the difference is paired). The statistic is the mean over groups of the group's
-    mean difference, so it captures seed-to-seed and test-sample variation. With ``b`` all zeros it is
-    an interval for the accuracy of ``a``.
-    """
-    ga, gb = _groups(a), _groups(b)
-    if len(ga) != len(gb) or any(x.shape != y.shape or x.ndim != 2 for x, y in zip(ga, gb)):
-        raise ValueError(f"paired arrays must have the same shape, got {[x.shape for x in ga]} and "
-                         f"{[y.shape for y in gb]}")
-    diffs = [x - y for x, y in zip(ga, gb)]
-    point = float(np.mean([d.mean() for d in diffs]))
-    rng = np.random.default_rng(seed)
-    draws = np.zeros(resamples)
-    for diff in diffs:
-        s, n = diff.shape
-        chunk = max(1, min(resamples, 2_000_000 // max(1, s * n)))
-        for start in range(0, resamples, chunk):
-            r = min(chunk, resamples - start)
-            seeds = rng.integers(0, s, (r, s))
-            examples = rng.integers(0, n, (r, n))
-            seed_mean = diff[seeds].mean(1)         # [r, N]: mean over the resampled seeds, per example
-            draws[start:start + r] += np.take_along_axis(seed_mean, examples, axis=1).mean(1) / len(diffs)
-    low, high = np.quantile(draws, [0.5 - level / 2, 0.5 + level / 2])
-    return point, float(low), float(high)
 
 
 def task_config(p, task: str, attention: str, layers: int, vocab_size: int, max_len: int,
