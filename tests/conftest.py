@@ -18,7 +18,9 @@ if MIRROR.is_dir():
 def mirror() -> Path:
     """The offline dataset mirror (CI has it at ../shared/data); tests that need it skip without it."""
     if not (MIRROR / "MNIST").is_dir():
-        pytest.skip(f"no dataset mirror at {MIRROR}; set REPROBOOK_DATA to run the real-data tests")
+        pytest.skip(
+            f"no dataset mirror at {MIRROR}; set REPROBOOK_DATA to run the real-data tests"
+        )
     return MIRROR
 
 

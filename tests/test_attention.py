@@ -5,13 +5,25 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from reprobook import attention as A
-from reprobook import params, sequences, train
+from reprobook import params, train
+from reprobook.papers.wide_attention import attention as A
+from reprobook.papers.wide_attention import sequences
 
 
 def small(**kw) -> A.EncoderConfig:
-    base = dict(vocab_size=16, max_len=40, num_classes=5, layers=2, heads=3, d_head=8, d_model=24, d_ff=40,
-                features=16, linformer_k=8, window=3)
+    base = dict(
+        vocab_size=16,
+        max_len=40,
+        num_classes=5,
+        layers=2,
+        heads=3,
+        d_head=8,
+        d_model=24,
+        d_ff=40,
+        features=16,
+        linformer_k=8,
+        window=3,
+    )
     base.update(kw)
     return A.EncoderConfig(**base)
 
@@ -28,11 +40,21 @@ def padded_tokens(batch=4, length=40, real=30, vocab=16, seed=0):
 @pytest.mark.parametrize("positions", A.POSITIONS)
 def test_analytic_parameter_count_matches_the_module(attention, pooling, positions):
     for layers, heads in [(1, 6), (2, 3), (6, 1)]:
-        cfg = small(attention=attention, pooling=pooling, positions=positions, layers=layers, heads=heads)
+        cfg = small(
+            attention=attention,
+            pooling=pooling,
+            positions=positions,
+            layers=layers,
+            heads=heads,
+        )
         model = A.EncoderClassifier(cfg)
-        assert A.count_parameters(cfg) == sum(p.numel() for p in model.parameters() if p.requires_grad)
+        assert A.count_parameters(cfg) == sum(
+            p.numel() for p in model.parameters() if p.requires_grad
+        )
         parts = A.parameter_breakdown(cfg)
-        numel = lambda key: sum(p.numel() for n, p in model.named_parameters() if key in n)
+        numel = lambda key: sum(
+            p.numel() for n, p in model.named_parameters() if key in n
+        )
         assert parts["attention"] == numel(".attn.") and parts["ffn"] == numel(".ffn.")
         assert parts["head"] == numel("head.") and parts["norms"] == numel("norm")
 
@@ -41,16 +63,32 @@ def test_parameter_counts_of_the_lra_text_config_match_the_claim_file():
     # claim file: d_model 256, FFN 1024, d_head 64, 257 bytes: 4x4 = 3.49M, 2x8 = 2.43M, 1x16 = 1.91M
     counts = {}
     for layers, heads in [(4, 4), (2, 8), (1, 16)]:
-        cfg = A.EncoderConfig(257, 1000, 2, layers=layers, heads=heads, d_head=64, d_model=256, d_ff=1024, pooling="cls")
+        cfg = A.EncoderConfig(
+            257,
+            1000,
+            2,
+            layers=layers,
+            heads=heads,
+            d_head=64,
+            d_model=256,
+            d_ff=1024,
+            pooling="cls",
+        )
         counts[layers] = A.count_parameters(cfg)
-    assert [counts[n] / 1e6 for n in (4, 2, 1)] == pytest.approx([3.49, 2.43, 1.91], abs=0.01)
+    assert [counts[n] / 1e6 for n in (4, 2, 1)] == pytest.approx(
+        [3.49, 2.43, 1.91], abs=0.01
+    )
     assert counts[4] / counts[1] == pytest.approx(1.83, abs=0.005)
 
 
 def test_fixed_total_heads_keeps_the_attention_projections_and_drops_ffns():
     wide, deep = small(layers=1, heads=6), small(layers=6, heads=1)
     w, d = A.EncoderClassifier(wide), A.EncoderClassifier(deep)
-    qkvo = lambda m: sum(p.numel() for n, p in m.named_parameters() if ".attn." in n and n.endswith("weight"))
+    qkvo = lambda m: sum(
+        p.numel()
+        for n, p in m.named_parameters()
+        if ".attn." in n and n.endswith("weight")
+    )
     assert qkvo(w) == qkvo(d) == 4 * 24 * 6 * 8
     ffn = lambda m: sum(p.numel() for n, p in m.named_parameters() if ".ffn." in n)
     assert ffn(d) == 6 * ffn(w)
@@ -70,7 +108,9 @@ def test_padding_does_not_change_the_output(attention, pooling):
         other[:, :30] = padded_tokens(seed=5)[:, :30]
         assert torch.isfinite(full).all()
         assert torch.allclose(full, trimmed, atol=1e-5)
-        assert not torch.allclose(full, model(other), atol=1e-3)  # the real tokens do matter
+        assert not torch.allclose(
+            full, model(other), atol=1e-3
+        )  # the real tokens do matter
 
 
 @pytest.mark.parametrize("attention", ["softmax", "linear", "performer", "local"])
@@ -157,15 +197,39 @@ class Toy:
         x[torch.arange(n), first], x[torch.arange(n), second] = 1, 2
         y = (first < second).long()
         cut = n * 3 // 4
-        self.x_train, self.y_train, self.x_test, self.y_test = x[:cut], y[:cut], x[cut:], y[cut:]
+        self.x_train, self.y_train, self.x_test, self.y_test = (
+            x[:cut],
+            y[:cut],
+            x[cut:],
+            y[cut:],
+        )
 
 
 @pytest.mark.parametrize("attention", ["softmax", "linear"])
 def test_the_encoder_learns_a_positional_task_with_the_trainer(attention):
     data = Toy()
-    model = A.build(A.EncoderConfig(10, 12, 2, layers=1, heads=4, d_head=8, d_model=32, d_ff=64, attention=attention,
-                                    pooling="mean"))
-    cfg = train.TrainConfig(epochs=12, batch_size=64, lr=3e-3, weight_decay=0.0, optimizer="adam", warmup=0.1)
+    model = A.build(
+        A.EncoderConfig(
+            10,
+            12,
+            2,
+            layers=1,
+            heads=4,
+            d_head=8,
+            d_model=32,
+            d_ff=64,
+            attention=attention,
+            pooling="mean",
+        )
+    )
+    cfg = train.TrainConfig(
+        epochs=12,
+        batch_size=64,
+        lr=3e-3,
+        weight_decay=0.0,
+        optimizer="adam",
+        warmup=0.1,
+    )
     history = train.fit(model, data, cfg, seed=0)
     assert history.test_acc.iloc[-1] > 0.85
 
@@ -183,7 +247,9 @@ def test_paired_accuracy_difference_is_a_mean_with_a_bootstrap_interval():
         A.paired_accuracy_difference(a, b[:, :2])
     # groups of different sizes (tasks with different test sets): mean of the group means
     groups = A.paired_accuracy_difference([a[0], a[1, :, :100]], [b[0], b[1, :, :100]])
-    assert groups[0] == pytest.approx(((a[0] - b[0]).mean() + (a[1, :, :100] - b[1, :, :100]).mean()) / 2)
+    assert groups[0] == pytest.approx(
+        ((a[0] - b[0]).mean() + (a[1, :, :100] - b[1, :, :100]).mean()) / 2
+    )
     # with b = 0 it is an interval for the accuracy itself
     acc = A.paired_accuracy_difference(a[0], np.zeros_like(a[0]))
     assert acc[1] < a[0].mean() < acc[2] and acc[2] - acc[1] < 0.1
@@ -197,9 +263,15 @@ def test_every_full_preset_model_is_built_and_takes_one_training_step():
         for attention in p["attention_types"]:
             for layers, heads in shapes:
                 cfg = A.task_config(p, task, attention, layers, vocab, max_len, classes)
-                assert (cfg.layers, cfg.heads, cfg.d_head) == (layers, heads, p["d_head"])
+                assert (cfg.layers, cfg.heads, cfg.d_head) == (
+                    layers,
+                    heads,
+                    p["d_head"],
+                )
                 model = A.build(cfg)
-                assert A.count_parameters(cfg) == sum(q.numel() for q in model.parameters())
+                assert A.count_parameters(cfg) == sum(
+                    q.numel() for q in model.parameters()
+                )
                 opt = torch.optim.SGD(model.parameters(), lr=1e-4)
                 x = torch.randint(1, vocab, (2, 16))
                 loss = F.cross_entropy(model(x), torch.tensor([0, 1]))

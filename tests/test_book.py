@@ -62,7 +62,13 @@ RESULT = {
         "git_dirty": False,
         "python": "3.11.7",
         "packages": {"torch": "2.14.1"},
-        "hardware": {"device": "cpu", "cpu": "AMD EPYC", "cores": 2, "gpu": None, "memory_gb": 24},
+        "hardware": {
+            "device": "cpu",
+            "cpu": "AMD EPYC",
+            "cores": 2,
+            "gpu": None,
+            "memory_gb": 24,
+        },
         "started_utc": "2026-11-21T21:00:00Z",
         "wall_time_s": 312.4,
         "hostname": "x",
@@ -78,7 +84,11 @@ def write_result(results_dir: Path, result: dict) -> None:
 def fake_executed_notebook(path: Path) -> None:
     """A tiny 'executed' notebook: markdown, a code cell with a text output, a parameters cell."""
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nb.metadata["language_info"] = {"name": "python"}
     code = nbformat.v4.new_code_cell("x = 6 * 7\nprint(x)", execution_count=1)
     code.outputs = [nbformat.v4.new_output("stream", name="stdout", text="42\n")]
@@ -140,7 +150,10 @@ def test_load_results_sorted(tmp_path):
     other = copy.deepcopy(RESULT) | {"notebook": "batchnorm_only"}
     write_result(tmp_path, RESULT)
     write_result(tmp_path, other)
-    assert [r["notebook"] for r in load_results(tmp_path)] == ["batchnorm_only", "residual_expansion"]
+    assert [r["notebook"] for r in load_results(tmp_path)] == [
+        "batchnorm_only",
+        "residual_expansion",
+    ]
 
 
 def test_malformed_json_names_the_file(tmp_path):
@@ -179,8 +192,13 @@ def test_stage_book(tmp_path):
     src = stage_book(build, REPO_ROOT)
     assert src == build.resolve() / "book-src"
     assert not (src / "stale").exists()
-    for name in ("_config.yml", "_toc.yml", "book/intro.md", "book/references.bib",
-                 "notebooks/residual_expansion.ipynb"):
+    for name in (
+        "_config.yml",
+        "_toc.yml",
+        "book/intro.md",
+        "book/references.bib",
+        "notebooks/residual_expansion.ipynb",
+    ):
         assert (src / name).is_file(), name
     summary = (src / "book" / "summary.md").read_text()
     assert "**partially reproduced**" in summary
@@ -205,8 +223,10 @@ def test_build_book(tmp_path):
     summary = (html / "book" / "summary.html").read_text()
     assert "Claims summary" in summary and "partially reproduced" in summary
     notebook = (html / "notebooks" / "residual_expansion.html").read_text()
-    assert ("https://colab.research.google.com/github/reprobook/reprobook/blob/main/"
-            "notebooks/residual_expansion.ipynb") in notebook
+    assert (
+        "https://colab.research.google.com/github/reprobook/reprobook/blob/main/"
+        "notebooks/residual_expansion.ipynb"
+    ) in notebook
     assert "42" in notebook
 
 

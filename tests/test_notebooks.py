@@ -29,21 +29,51 @@ def smoke_build(tmp_path_factory):
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_notebook_runs_at_smoke_and_records_its_verdict(smoke_build, name):
     executed = json.loads((smoke_build / "notebooks" / f"{name}.ipynb").read_text())
-    text = "".join("".join(o.get("text", "")) for c in executed["cells"] for o in c.get("outputs", []))
+    text = "".join(
+        "".join(o.get("text", ""))
+        for c in executed["cells"]
+        for o in c.get("outputs", [])
+    )
     assert f"VERDICT {name}: " in text
-    assert not any(o.get("output_type") == "error" for c in executed["cells"] for o in c.get("outputs", []))
+    assert not any(
+        o.get("output_type") == "error"
+        for c in executed["cells"]
+        for o in c.get("outputs", [])
+    )
     record = json.loads((smoke_build / "results" / f"{name}.json").read_text())
     assert record["preset"] == "smoke"
-    assert record["verdict"] in ("reproduced", "partially reproduced", "not reproduced", "inconclusive")
-    assert record["provenance"]["wall_time_s"] > 0 and record["parameters"]["preset"] == "smoke"
+    assert record["verdict"] in (
+        "reproduced",
+        "partially reproduced",
+        "not reproduced",
+        "inconclusive",
+    )
+    assert (
+        record["provenance"]["wall_time_s"] > 0
+        and record["parameters"]["preset"] == "smoke"
+    )
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_verdict_cell_is_reproducible_under_nbval(smoke_build, name):
     executed = smoke_build / "notebooks" / f"{name}.ipynb"
-    out = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax",
-                          "--nbval-current-env", str(executed)], cwd=smoke_build, capture_output=True, text=True,
-                         env={**os.environ, "REPROBOOK_RESULTS": str(smoke_build / "results")})
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--nbval-lax",
+            "--nbval-current-env",
+            str(executed),
+        ],
+        cwd=smoke_build,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "REPROBOOK_RESULTS": str(smoke_build / "results")},
+    )
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
     assert "passed" in out.stdout
 
@@ -53,7 +83,12 @@ def test_book_builds_from_the_smoke_outputs(smoke_build):
     html = index.parent
     for name in NOTEBOOKS:
         page = (html / "notebooks" / f"{name}.html").read_text()
-        assert "VERDICT" in page and "<img" in page  # the verdict and the figures made it
-        assert f"colab.research.google.com/github/reprobook/reprobook/blob/main/notebooks/{name}.ipynb" in page
+        assert (
+            "VERDICT" in page and "<img" in page
+        )  # the verdict and the figures made it
+        assert (
+            f"colab.research.google.com/github/reprobook/reprobook/blob/main/notebooks/{name}.ipynb"
+            in page
+        )
     summary = (html / "book" / "summary.html").read_text()
     assert all(name in summary for name in NOTEBOOKS) and "smoke" in summary

@@ -14,10 +14,16 @@ NB = "residual_expansion"
 def parameters_cell(name: str) -> dict:
     """The defaults assigned in a notebook's `parameters`-tagged cell."""
     nb = json.loads((REPO / "notebooks" / f"{name}.ipynb").read_text())
-    cells = [c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", [])]
+    cells = [
+        c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", [])
+    ]
     assert len(cells) == 1, f"{name} must have exactly one cell tagged 'parameters'"
     tree = ast.parse("".join(cells[0]["source"]))
-    return {node.targets[0].id: ast.literal_eval(node.value) for node in tree.body if isinstance(node, ast.Assign)}
+    return {
+        node.targets[0].id: ast.literal_eval(node.value)
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+    }
 
 
 @pytest.mark.parametrize("name", params.notebooks())
@@ -29,30 +35,64 @@ def test_notebook_defaults_are_the_cpu_preset(name):
 
 @pytest.mark.parametrize("name", params.notebooks())
 def test_every_notebook_has_a_spec_and_every_preset_is_complete(name):
-    spec = params.load_spec(name)  # raises if a preset misses or adds a parameter, or has a bad value
+    spec = params.load_spec(
+        name
+    )  # raises if a preset misses or adds a parameter, or has a bad value
     assert set(spec.presets) == set(params.PRESETS)
     assert (REPO / "notebooks" / f"{name}.ipynb").is_file()
 
 
 def test_resolve_takes_the_preset_then_explicit_values():
     smoke = params.resolve(NB, "smoke")
-    assert smoke["preset"] == "smoke" and smoke["seeds"] == params.load_spec(NB).preset("smoke")["seeds"]
+    assert (
+        smoke["preset"] == "smoke"
+        and smoke["seeds"] == params.load_spec(NB).preset("smoke")["seeds"]
+    )
     assert params.resolve(NB, "smoke", {"seeds": 5, "train_lr": 1})["seeds"] == 5
-    assert isinstance(params.resolve(NB, "smoke", {"train_lr": 1})["train_lr"], float)  # int widened
+    assert isinstance(
+        params.resolve(NB, "smoke", {"train_lr": 1})["train_lr"], float
+    )  # int widened
 
 
-@pytest.mark.parametrize("preset, overrides, message", [
-    ("huge", {}, "unknown preset 'huge'; choose one of smoke, cpu, full"),
-    ("smoke", {"sedes": 3}, "unknown parameter 'sedes'; did you mean 'seeds'?"),
-    ("smoke", {"seeds": "3"}, "parameter 'seeds' must be int, got '3' (str); e.g. -p seeds 3"),
-    ("smoke", {"seeds": 2.5}, "parameter 'seeds' must be int"),
-    ("smoke", {"train_lr": True}, "parameter 'train_lr' must be float, got True (bool)"),
-    ("smoke", {"seeds": 0}, "parameter 'seeds' must be >= 1, got 0"),
-    ("smoke", {"growth_depths": []}, "parameter 'growth_depths' must be a non-empty list[int]"),
-    ("smoke", {"growth_depths": 4}, "parameter 'growth_depths' must be a non-empty list[int]"),
-    ("smoke", {"grid_datasets": ["mnist", "imagenet"]}, "parameter 'grid_datasets'[1] must be one of"),
-    ("smoke", {"train_dataset": "svhn"}, "parameter 'train_dataset' must be one of ['mnist', 'cifar10']"),
-])
+@pytest.mark.parametrize(
+    "preset, overrides, message",
+    [
+        ("huge", {}, "unknown preset 'huge'; choose one of smoke, cpu, full"),
+        ("smoke", {"sedes": 3}, "unknown parameter 'sedes'; did you mean 'seeds'?"),
+        (
+            "smoke",
+            {"seeds": "3"},
+            "parameter 'seeds' must be int, got '3' (str); e.g. -p seeds 3",
+        ),
+        ("smoke", {"seeds": 2.5}, "parameter 'seeds' must be int"),
+        (
+            "smoke",
+            {"train_lr": True},
+            "parameter 'train_lr' must be float, got True (bool)",
+        ),
+        ("smoke", {"seeds": 0}, "parameter 'seeds' must be >= 1, got 0"),
+        (
+            "smoke",
+            {"growth_depths": []},
+            "parameter 'growth_depths' must be a non-empty list[int]",
+        ),
+        (
+            "smoke",
+            {"growth_depths": 4},
+            "parameter 'growth_depths' must be a non-empty list[int]",
+        ),
+        (
+            "smoke",
+            {"grid_datasets": ["mnist", "imagenet"]},
+            "parameter 'grid_datasets'[1] must be one of",
+        ),
+        (
+            "smoke",
+            {"train_dataset": "svhn"},
+            "parameter 'train_dataset' must be one of ['mnist', 'cifar10']",
+        ),
+    ],
+)
 def test_bad_parameters_name_the_problem_and_the_fix(preset, overrides, message):
     with pytest.raises(ParameterError) as err:
         params.resolve(NB, preset, overrides)
@@ -65,7 +105,7 @@ def test_unknown_notebook():
 
 
 def test_injected_names_come_from_papermills_cell():
-    history = ["import x", "# Parameters\npreset = \"smoke\"\nseeds = 3\n", "P = start()"]
+    history = ["import x", '# Parameters\npreset = "smoke"\nseeds = 3\n', "P = start()"]
     assert params.injected_names(history) == {"preset", "seeds"}
     assert params.injected_names(["a = 1"]) == set()
 
@@ -84,13 +124,61 @@ def test_from_namespace_explicit_values_win_over_the_preset():
 
 
 def test_from_namespace_rejects_an_unknown_injected_parameter():
-    namespace = dict(params.load_spec(NB).preset("cpu"), preset="cpu", sedes=2,
-                     In=["# Parameters\nsedes = 2\n"])
+    namespace = dict(
+        params.load_spec(NB).preset("cpu"),
+        preset="cpu",
+        sedes=2,
+        In=["# Parameters\nsedes = 2\n"],
+    )
     with pytest.raises(ParameterError, match="unknown parameter 'sedes'"):
         params.from_namespace(NB, namespace)
 
 
 def test_parse_cli_value():
     assert params.parse_cli_value("3") == 3 and params.parse_cli_value("0.1") == 0.1
-    assert params.parse_cli_value("[1, 2]") == [1, 2] and params.parse_cli_value("true") is True
+    assert (
+        params.parse_cli_value("[1, 2]") == [1, 2]
+        and params.parse_cli_value("true") is True
+    )
     assert params.parse_cli_value("mnist") == "mnist"
+
+
+# --- declarative rules in the spec --------------------------------------------------------------
+
+RULES = params.Spec(
+    "nb",
+    {
+        "depths": {"type": "list[int]", "min": 8, "form": "6n+2", "distinct": 2},
+        "regimes": {"type": "list[str]", "includes": ["all", "bn"]},
+        "setting": {"type": "str", "pattern": "W[0-9]+A[0-9]+"},
+        "dataset": {"type": "str"},
+        "tasks": {"type": "list[str]"},
+    },
+    {},
+    ["dataset", {"name": "cifar10", "when": {"tasks": "image"}}],
+)
+
+
+@pytest.mark.parametrize(
+    "name, value, message",
+    [
+        ("depths", [8, 15], r"depths'\[1\] must be of the form 6n\+2, got 15; e.g. 8, 14, 20, 32"),
+        ("depths", [8, 8], "at least 2 different values"),
+        ("regimes", ["all"], r"must include \['all', 'bn'\].*missing \['bn'\]"),
+        ("setting", "W4", "must match"),
+    ],
+)
+def test_spec_rules_fail_with_one_line_that_names_the_rule(name, value, message):
+    with pytest.raises(ParameterError, match=message):
+        params.check_value(RULES, name, value)
+
+
+def test_spec_rules_accept_what_they_describe():
+    assert params.check_value(RULES, "depths", [8, 14, 20]) == [8, 14, 20]
+    assert params.check_value(RULES, "regimes", ["bn", "all", "output"])
+    assert params.check_value(RULES, "setting", "W4A8") == "W4A8"
+
+
+def test_needed_datasets_follow_the_parameters():
+    assert RULES.needed_datasets({"dataset": "mnist", "tasks": ["listops"]}) == ["mnist"]
+    assert RULES.needed_datasets({"dataset": "mnist", "tasks": ["image"]}) == ["cifar10", "mnist"]

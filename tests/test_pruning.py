@@ -4,8 +4,9 @@ import pytest
 import torch
 from torch import nn
 
-from reprobook import models, params, pruning, train
+from reprobook import models, params, train
 from reprobook.data import CIFAR10_CLASSES, ImageData
+from reprobook.papers.random_pruning import pruning
 
 
 @pytest.fixture(autouse=True)
@@ -20,8 +21,15 @@ def one_thread():
 
 def small_net():
     """conv A [8,3,3,3] (216 weights), conv B [16,8,3,3] (1152), fc C [10,16] (160): 1528 weights."""
-    return nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(),
-                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 10))
+    return nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(8, 16, 3, padding=1),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(16, 10),
+    )
 
 
 def test_prunable_layers_are_every_conv_and_linear_in_order():
@@ -29,7 +37,9 @@ def test_prunable_layers_are_every_conv_and_linear_in_order():
     net = models.CifarResNet(8, 4)
     names = list(pruning.prunable_layers(net))
     assert names[0] == "stem.0" and names[-1] == "head.2"
-    assert sum("shortcut" in n for n in names) == 2  # the two 1x1 downsampling convs are pruned too
+    assert (
+        sum("shortcut" in n for n in names) == 2
+    )  # the two 1x1 downsampling convs are pruned too
     with pytest.raises(ValueError, match="no Conv2d or Linear"):
         pruning.prunable_layers(nn.Sequential(nn.ReLU()))
 
@@ -46,7 +56,9 @@ def test_erk_matches_a_hand_computation():
     d = pruning.layer_densities(small_net(), 0.4, "erk")
     eps = (0.4 * 1528 - 160) / 47
     assert d["6"] == 1.0
-    assert d["0"] == pytest.approx(eps * 17 / 216) and d["2"] == pytest.approx(eps * 30 / 1152)
+    assert d["0"] == pytest.approx(eps * 17 / 216) and d["2"] == pytest.approx(
+        eps * 30 / 1152
+    )
     assert d["0"] == pytest.approx(0.7556, abs=1e-4)
     # at a low density nothing saturates: one ε for all
     d = pruning.layer_densities(small_net(), 0.1, "erk")
@@ -57,7 +69,9 @@ def test_er_uses_only_the_first_two_dimensions():
     # raw: A (8+3)/24, B (16+8)/128, C 26/160; density 0.1: ε = 152.8/(11·9 + 24·9 + 26) = 152.8/341
     d = pruning.layer_densities(small_net(), 0.1, "er")
     eps = 152.8 / 341
-    assert d["0"] == pytest.approx(eps * 11 / 24) and d["2"] == pytest.approx(eps * 24 / 128)
+    assert d["0"] == pytest.approx(eps * 11 / 24) and d["2"] == pytest.approx(
+        eps * 24 / 128
+    )
     assert d["6"] == pytest.approx(eps * 26 / 160)
 
 
@@ -66,7 +80,9 @@ def test_erk_on_resnet20_at_sparsity_09_matches_the_paper_code():
     d = pruning.layer_densities(net, 0.1, "erk")
     assert d["head.2"] == 1.0 and d["blocks.3.shortcut.0"] == 1.0
     assert d["stem.0"] == pytest.approx(0.98, abs=0.01)
-    assert d["blocks.8.branch.3"] < 0.1 < d["blocks.0.branch.0"]  # wide layers sparser than narrow ones
+    assert (
+        d["blocks.8.branch.3"] < 0.1 < d["blocks.0.branch.0"]
+    )  # wide layers sparser than narrow ones
     shapes = pruning.weight_shapes(net)
     n = {k: math.prod(s) for k, s in shapes.items()}
     assert sum(d[k] * n[k] for k in n) == pytest.approx(0.1 * sum(n.values()))
@@ -86,7 +102,9 @@ def test_uniform_and_uniform_plus():
     assert pruning.layer_densities(shapes, 0.1, "uniform+")["head.2"] == 0.2
     assert pruning.layer_densities(shapes, 0.5, "uniform+")["head.2"] < 0.5
     with pytest.raises(ValueError, match="uniform\\+ cannot reach"):
-        pruning.layer_densities(small_net(), 0.1, "uniform+")  # the first layer alone is 14% of the net
+        pruning.layer_densities(
+            small_net(), 0.1, "uniform+"
+        )  # the first layer alone is 14% of the net
 
 
 @pytest.mark.parametrize("bad", [0.0, -0.1, 1.5])
@@ -106,12 +124,16 @@ def test_achieved_densities_are_the_targets_within_one_weight(ratio, density):
     except ValueError:
         assert ratio == "uniform+" and density == 0.05
         return
-    masks = pruning.SparseMasks(net, pruning.random_masks(net, target, torch.Generator().manual_seed(1)))
+    masks = pruning.SparseMasks(
+        net, pruning.random_masks(net, target, torch.Generator().manual_seed(1))
+    )
     rows = masks.table()
     total = sum(r["weights"] for r in rows)
     for r in rows:
         assert abs(r["kept"] - target[r["layer"]] * r["weights"]) < 1
-        assert r["nonzero_density"] == r["density"]  # the weights were zeroed exactly where the mask says
+        assert (
+            r["nonzero_density"] == r["density"]
+        )  # the weights were zeroed exactly where the mask says
     assert abs(sum(r["kept"] for r in rows) - density * total) <= 1
     assert abs(masks.density() - density) <= 1 / total
 
@@ -128,7 +150,10 @@ def test_masks_are_seeded_and_random():
     flat = a["blocks.2.branch.3"].flatten().float()
     half = len(flat) // 2
     target = d["blocks.2.branch.3"]
-    assert abs(flat[:half].mean() - target) < 0.05 and abs(flat[half:].mean() - target) < 0.05
+    assert (
+        abs(flat[:half].mean() - target) < 0.05
+        and abs(flat[half:].mean() - target) < 0.05
+    )
 
 
 def test_gradients_of_pruned_weights_are_zero():
@@ -155,11 +180,16 @@ def test_pruned_weights_are_zero_after_training(optimizer):
     net = models.CifarResNet(8, 4)
     masks = pruning.SparseMasks.random(net, 0.2, "erk", seed=3)
     before = {k: v.clone() for k, v in net.state_dict().items()}
-    cfg = train.TrainConfig(epochs=3, batch_size=4, lr=0.1, weight_decay=5e-3, optimizer=optimizer)
+    cfg = train.TrainConfig(
+        epochs=3, batch_size=4, lr=0.1, weight_decay=5e-3, optimizer=optimizer
+    )
     train.fit(net, tiny_data(), cfg, after_step=masks)
     assert masks.pruned_max_abs() == 0.0
     kept = masks.masks["blocks.1.branch.0"]
-    moved = (net.state_dict()["blocks.1.branch.0.weight"] - before["blocks.1.branch.0.weight"])[kept]
+    moved = (
+        net.state_dict()["blocks.1.branch.0.weight"]
+        - before["blocks.1.branch.0.weight"]
+    )[kept]
     assert moved.abs().max() > 0  # the kept weights did train
     assert all(r["nonzero_density"] == r["density"] for r in masks.table())
 
@@ -175,7 +205,9 @@ def test_without_the_masks_pruned_weights_would_move():
 
 
 def test_gap_slope():
-    assert pruning.gap_slope([4, 8, 16, 32], [5.0, 4.0, 3.0, 2.0]) == pytest.approx(-1.0)
+    assert pruning.gap_slope([4, 8, 16, 32], [5.0, 4.0, 3.0, 2.0]) == pytest.approx(
+        -1.0
+    )
     assert pruning.gap_slope([1e3, 4e3], [1.0, 1.0]) == pytest.approx(0.0)
     with pytest.raises(ValueError):
         pruning.gap_slope([8], [1.0])
@@ -189,7 +221,9 @@ def test_every_preset_model_can_be_pruned_and_trained_one_step(preset):
     assert len(p["depths"]) == len(p["widths"])
     assert {"erk", "uniform"} <= set(p["ratios"])
     data = tiny_data(n=2, size=p["image_size"])
-    cfg = train.TrainConfig(epochs=1, batch_size=2, lr=p["lr"], weight_decay=p["weight_decay"])
+    cfg = train.TrainConfig(
+        epochs=1, batch_size=2, lr=p["lr"], weight_decay=p["weight_decay"]
+    )
     for depth, width in zip(p["depths"], p["widths"]):
         torch.manual_seed(0)
         init = models.CifarResNet(depth, width).state_dict()

@@ -6,7 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from reprobook import checkpoints, distill, models, pareto, quant
+from reprobook import checkpoints, models
+from reprobook.papers.zeroq import distill, pareto, quant
 
 
 def small_net(seed=0, depth=8, width=4):
@@ -22,20 +23,27 @@ def small_net(seed=0, depth=8, width=4):
 
 # --- quantizers ------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("bits", [2, 3, 4, 8])
 def test_quantize_tensor_grid(bits):
     x = torch.linspace(-1.3, 2.1, 1001)
     lo, hi = x.min(), x.max()
     q = quant.quantize_tensor(x, bits, lo, hi)
-    step = (hi - lo) / (2 ** bits - 1)
-    assert len(q.unique()) <= 2 ** bits
-    assert (q - x).abs().max() <= step / 2 + step * 0.51  # rounding, plus the zero-point shift of at most half a step
+    step = (hi - lo) / (2**bits - 1)
+    assert len(q.unique()) <= 2**bits
+    assert (
+        (q - x).abs().max() <= step / 2 + step * 0.51
+    )  # rounding, plus the zero-point shift of at most half a step
     assert torch.equal(quant.quantize_tensor(q, bits, lo, hi), q)  # idempotent
-    assert quant.quantize_tensor(torch.zeros(1), bits, lo, hi).item() == 0.0  # zero is exact
+    assert (
+        quant.quantize_tensor(torch.zeros(1), bits, lo, hi).item() == 0.0
+    )  # zero is exact
 
 
 def test_quantize_tensor_clamps_outside_the_range():
-    q = quant.quantize_tensor(torch.tensor([-10.0, 0.0, 0.52, 10.0]), 4, torch.tensor(0.0), torch.tensor(1.0))
+    q = quant.quantize_tensor(
+        torch.tensor([-10.0, 0.0, 0.52, 10.0]), 4, torch.tensor(0.0), torch.tensor(1.0)
+    )
     assert q[0] == 0 and q[3] == pytest.approx(1.0) and q[2] == pytest.approx(8 / 15)
 
 
@@ -45,7 +53,9 @@ def test_weights_are_quantized_per_output_channel():
     q = quant.quantize_weight(w, 3)
     assert all(len(q[c].unique()) <= 8 for c in range(6))
     w2 = w.clone()
-    w2[0] *= 100  # a huge channel must not coarsen the others' grids (per-tensor quantization would)
+    w2[0] *= (
+        100  # a huge channel must not coarsen the others' grids (per-tensor quantization would)
+    )
     q2 = quant.quantize_weight(w2, 3)
     assert torch.allclose(q2[1:], q[1:])
     assert (quant.quantize_weight(w, 8) - w).abs().max() < (w.max() - w.min()) / 255
@@ -55,14 +65,24 @@ def test_layers_sites_and_sizes_of_a_cifar_resnet():
     net = small_net()
     layers = quant.quantizable_layers(net)
     # stem, 3 blocks x 2 convs, 2 strided shortcuts, the classifier
-    assert len(layers) == 10 and list(layers)[0] == "stem.0" and list(layers)[-1] == "head.2"
+    assert (
+        len(layers) == 10
+        and list(layers)[0] == "stem.0"
+        and list(layers)[-1] == "head.2"
+    )
     sizes = quant.layer_sizes(net)
     assert sizes["stem.0"] == 4 * 3 * 9 and sizes["head.2"] == 16 * 10
     sites = quant.activation_sites(net)
-    assert "stem.2" in sites and "blocks.0" in sites and "blocks.0.branch.2" in sites and len(sites) == 7
+    assert (
+        "stem.2" in sites
+        and "blocks.0" in sites
+        and "blocks.0.branch.2" in sites
+        and len(sites) == 7
+    )
 
 
 # --- quantized models ------------------------------------------------------------------------
+
 
 def test_full_precision_wrapper_is_the_model_and_the_original_is_untouched():
     net = small_net()
@@ -79,7 +99,10 @@ def test_high_precision_is_close_and_low_precision_is_not():
     net = small_net()
     x = torch.randn(32, 3, 8, 8)
     ref = net(x)
-    err = {b: (quant.quantize_model(net, b, b, x)(x) - ref).abs().max().item() for b in (2, 4, 8, 16)}
+    err = {
+        b: (quant.quantize_model(net, b, b, x)(x) - ref).abs().max().item()
+        for b in (2, 4, 8, 16)
+    }
     assert err[16] < 1e-3 < err[2]
     assert err[16] < err[8] < err[4] < err[2]
 
@@ -91,9 +114,13 @@ def test_activation_ranges_are_the_calibration_min_max_then_frozen():
     with pytest.raises(RuntimeError, match="calibrate"):
         q(x)
     q.calibrate(x, batch_size=16)  # running min/max over three batches
-    stem = torch.relu(net.stem[1](net.stem[0](x)))  # first site: its input is not quantized
+    stem = torch.relu(
+        net.stem[1](net.stem[0](x))
+    )  # first site: its input is not quantized
     lo, hi = q.ranges[("stem.2", 0)]
-    assert lo.item() == stem.min().item() and hi.item() == pytest.approx(stem.max().item())
+    assert lo.item() == stem.min().item() and hi.item() == pytest.approx(
+        stem.max().item()
+    )
     assert len(q.ranges) == len(quant.activation_sites(net))
     frozen = dict(q.ranges)
     q(torch.randn(8, 3, 8, 8) * 10)  # evaluation does not move the ranges
@@ -109,9 +136,19 @@ def test_mixed_precision_quantizes_only_the_named_layers():
     net = small_net()
     q = quant.QuantizedModel(net, {"blocks.1.branch.0": 2}, None)
     layers, orig = quant.quantizable_layers(q.net), quant.quantizable_layers(net)
-    assert not torch.equal(layers["blocks.1.branch.0"].weight, orig["blocks.1.branch.0"].weight)
-    assert all(torch.equal(layers[n].weight, orig[n].weight) for n in layers if n != "blocks.1.branch.0")
-    assert q.size_bits() == sum(quant.layer_sizes(net).values()) * 32 - quant.layer_sizes(net)["blocks.1.branch.0"] * 30
+    assert not torch.equal(
+        layers["blocks.1.branch.0"].weight, orig["blocks.1.branch.0"].weight
+    )
+    assert all(
+        torch.equal(layers[n].weight, orig[n].weight)
+        for n in layers
+        if n != "blocks.1.branch.0"
+    )
+    assert (
+        q.size_bits()
+        == sum(quant.layer_sizes(net).values()) * 32
+        - quant.layer_sizes(net)["blocks.1.branch.0"] * 30
+    )
     with pytest.raises(KeyError, match="no quantizable layer"):
         quant.QuantizedModel(net, {"nope": 4}, None)
 
@@ -127,6 +164,7 @@ def test_correct_and_predictions():
 
 # --- sensitivity -----------------------------------------------------------------------------
 
+
 def test_sensitivity_is_the_kl_of_quantizing_one_layer():
     net = small_net()
     x = torch.randn(12, 3, 8, 8)
@@ -140,7 +178,10 @@ def test_sensitivity_is_the_kl_of_quantizing_one_layer():
     by_hand = (p.exp() * (p - r)).sum(1)
     name_index = list(quant.quantizable_layers(net)).index("blocks.2.branch.3")
     assert torch.allclose(s[name_index, 0], by_hand, atol=1e-5)
-    assert all(torch.equal(a, b) for a, b in zip(net.state_dict().values(), small_net().state_dict().values()))
+    assert all(
+        torch.equal(a, b)
+        for a, b in zip(net.state_dict().values(), small_net().state_dict().values())
+    )
 
 
 def test_rank_agreement():
@@ -154,6 +195,7 @@ def test_rank_agreement():
 
 # --- distilled data --------------------------------------------------------------------------
 
+
 def test_bn_statistics_loss_matches_the_formula():
     net = small_net()
     x = torch.randn(6, 3, 8, 8)
@@ -161,12 +203,18 @@ def test_bn_statistics_loss_matches_the_formula():
     bn = net.stem[1]
     z = net.stem[0](x).flatten(2)
     m, s = z.mean(2), torch.sqrt(z.var(2) + 1e-6)
-    first = ((m - bn.running_mean) ** 2).sum() / 6 + ((s - torch.sqrt(bn.running_var + 1e-6)) ** 2).sum() / 6
+    first = ((m - bn.running_mean) ** 2).sum() / 6 + (
+        (s - torch.sqrt(bn.running_var + 1e-6)) ** 2
+    ).sum() / 6
     assert terms[0] == pytest.approx(first.item(), rel=1e-4)
     xi = x.flatten(2)
-    inp = (xi.mean(2) ** 2).sum() / 6 + ((torch.sqrt(xi.var(2) + 1e-6) - 1) ** 2).sum() / 6
+    inp = (xi.mean(2) ** 2).sum() / 6 + (
+        (torch.sqrt(xi.var(2) + 1e-6) - 1) ** 2
+    ).sum() / 6
     assert loss.item() == pytest.approx(sum(terms) + inp.item(), rel=1e-4)
-    assert len(terms) == len(distill.batchnorms(net)) == 9  # stem, 3 blocks x 2, 2 shortcuts
+    assert (
+        len(terms) == len(distill.batchnorms(net)) == 9
+    )  # stem, 3 blocks x 2, 2 shortcuts
 
 
 def test_distillation_matches_the_bn_statistics_and_leaves_the_model_alone():
@@ -174,7 +222,10 @@ def test_distillation_matches_the_bn_statistics_and_leaves_the_model_alone():
     net.train()
     state = copy.deepcopy(net.state_dict())
     d = distill.distill(net, (3, 8, 8), batch_size=8, iterations=60, seed=1)
-    assert d.images.shape == (8, 3, 8, 8) and len(d.losses) == len(d.iteration_seconds) == 60
+    assert (
+        d.images.shape == (8, 3, 8, 8)
+        and len(d.losses) == len(d.iteration_seconds) == 60
+    )
     assert 0 < sum(d.iteration_seconds) <= d.seconds
     assert d.loss_after < 0.2 * d.loss_before
     assert d.loss_before == pytest.approx(d.losses[0], rel=1e-4)
@@ -188,10 +239,13 @@ def test_distillation_starts_from_the_official_uniform_noise():
     x = distill.uniform_init((1000,), torch.Generator().manual_seed(0))
     assert x.min() >= -127.5 / 5418.75 and x.max() <= 127.5 / 5418.75 and x.std() > 0.01
     with pytest.raises(ValueError, match="no BatchNorm"):
-        distill.bn_statistics_loss(nn.Sequential(nn.Conv2d(3, 3, 1)), torch.randn(2, 3, 4, 4))
+        distill.bn_statistics_loss(
+            nn.Sequential(nn.Conv2d(3, 3, 1)), torch.randn(2, 3, 4, 4)
+        )
 
 
 # --- Pareto dynamic program ------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("seed", range(6))
 def test_dp_equals_brute_force(seed):
@@ -199,7 +253,9 @@ def test_dp_equals_brute_force(seed):
     n_layers, bits = 5, np.array([2, 3, 4, 8])
     params = rng.integers(10, 500, n_layers)
     sizes = params[:, None] * bits[None, :]
-    costs = np.sort(rng.random((n_layers, len(bits))), axis=1)[:, ::-1] * rng.random((n_layers, 1))
+    costs = np.sort(rng.random((n_layers, len(bits))), axis=1)[:, ::-1] * rng.random(
+        (n_layers, 1)
+    )
     front = pareto.pareto_frontier(costs, sizes)
     assert (np.diff(front.sizes) > 0).all() and (np.diff(front.costs) < 0).all()
     for avg in (2.0, 2.5, 3.0, 3.7, 5.0, 8.0):
@@ -215,9 +271,16 @@ def test_dp_on_unsorted_costs_and_the_frontier_is_every_budget():
     rng = np.random.default_rng(7)
     costs, sizes = rng.random((4, 3)), rng.integers(1, 20, (4, 3))
     front = pareto.pareto_frontier(costs, sizes)
-    everything = [(sizes[np.arange(4), c].sum(), costs[np.arange(4), c].sum())
-                  for c in itertools.product(range(3), repeat=4)]
-    for s, c in everything:  # no allocation dominates a frontier point, and each is matched by one
+    everything = [
+        (sizes[np.arange(4), c].sum(), costs[np.arange(4), c].sum())
+        for c in itertools.product(range(3), repeat=4)
+    ]
+    for (
+        s,
+        c,
+    ) in (
+        everything
+    ):  # no allocation dominates a frontier point, and each is matched by one
         i = front.best(s)
         assert front.costs[i] <= c + 1e-12
     with pytest.raises(ValueError, match="no allocation fits"):
@@ -229,7 +292,9 @@ def test_dp_is_fast_on_resnet18_sized_problems():
     params, bits = np.array(list(sizes.values())), np.array([2, 4, 8])
     rng = np.random.default_rng(0)
     costs = rng.random((len(params), 1)) * np.array([1.0, 0.1, 0.001])
-    choice, cost, size = pareto.best_allocation(costs, params[:, None] * bits, 4 * params.sum())
+    choice, cost, size = pareto.best_allocation(
+        costs, params[:, None] * bits, 4 * params.sum()
+    )
     assert size <= 4 * params.sum() and len(choice) == len(params) == 21
 
 
@@ -241,7 +306,9 @@ def test_random_allocations_fit_and_are_maximal(seed):
     choice = pareto.random_allocation(params, bits, budget, rng)
     size = params @ bits[choice]
     assert size <= budget
-    for i in range(len(params)):  # no layer can go up one option without breaking the budget
+    for i in range(
+        len(params)
+    ):  # no layer can go up one option without breaking the budget
         if choice[i] < len(bits) - 1:
             assert size + params[i] * (bits[choice[i] + 1] - bits[choice[i]]) > budget
     with pytest.raises(ValueError, match="smallest option"):
@@ -250,6 +317,7 @@ def test_random_allocations_fit_and_are_maximal(seed):
 
 # --- the full preset's ImageNet models (no weights, no data: one quantized forward, one step) ---
 
+
 @pytest.mark.parametrize("arch", checkpoints.IMAGENET_ARCHS)
 def test_full_preset_architectures_quantize_distil_and_train(arch):
     torch.manual_seed(0)
@@ -257,13 +325,20 @@ def test_full_preset_architectures_quantize_distil_and_train(arch):
     x = torch.randn(2, 3, 64, 64)
     q = quant.quantize_model(net, 4, 8, calibration=x)
     assert q(x).shape == (2, 1000) and torch.isfinite(q(x)).all()
-    if arch == "resnet18":  # one ReLU module reused per block: one quantizer per call site
+    if (
+        arch == "resnet18"
+    ):  # one ReLU module reused per block: one quantizer per call site
         assert ("layer1.0.relu", 1) in q.ranges and len(q.ranges) == 1 + 8 * 2
     s = quant.sensitivity(net, x, [4], layers=list(quant.quantizable_layers(net))[:2])
     assert s.shape == (2, 1, 2)
     d = distill.distill(net, (3, 64, 64), batch_size=2, iterations=1)
     assert np.isfinite(d.loss_after)
-    assert quant.training_throughput(net, x, torch.tensor([1, 2]), batch_size=2, steps=1, warmup=0) > 0
+    assert (
+        quant.training_throughput(
+            net, x, torch.tensor([1, 2]), batch_size=2, steps=1, warmup=0
+        )
+        > 0
+    )
 
 
 def test_training_steps_are_timed_on_a_copy():
@@ -278,10 +353,20 @@ def test_training_steps_are_timed_on_a_copy():
 
 def test_pipeline_timing_and_its_interval():
     # constant times: exact numbers, no interval
-    pipeline, epoch, fraction = quant.pipeline_timing([0.1] * 50, 1.0, [0.2] * 10, steps_per_epoch=100)
-    assert (pipeline.mean, epoch.mean) == (pytest.approx(6.0), pytest.approx(20.0)) and fraction.mean == pytest.approx(0.3)
+    pipeline, epoch, fraction = quant.pipeline_timing(
+        [0.1] * 50, 1.0, [0.2] * 10, steps_per_epoch=100
+    )
+    assert (pipeline.mean, epoch.mean) == (
+        pytest.approx(6.0),
+        pytest.approx(20.0),
+    ) and fraction.mean == pytest.approx(0.3)
     assert fraction.low == pytest.approx(0.3) and fraction.high == pytest.approx(0.3)
     # jittery steps widen the epoch's (and the fraction's) interval
     rng = np.random.default_rng(0)
-    _, epoch, fraction = quant.pipeline_timing([0.1] * 50, 1.0, rng.uniform(0.1, 0.3, 10), steps_per_epoch=100)
-    assert epoch.low < epoch.mean < epoch.high and fraction.low < fraction.mean < fraction.high
+    _, epoch, fraction = quant.pipeline_timing(
+        [0.1] * 50, 1.0, rng.uniform(0.1, 0.3, 10), steps_per_epoch=100
+    )
+    assert (
+        epoch.low < epoch.mean < epoch.high
+        and fraction.low < fraction.mean < fraction.high
+    )

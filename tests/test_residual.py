@@ -4,12 +4,15 @@ import pytest
 import torch
 from torch import nn
 
-from reprobook import residual
+from reprobook.papers.residual_expansion import residual
 
 
 def random_mats(n, d, seed=0):
     g = torch.Generator().manual_seed(seed)
-    return [torch.randn(d, d, generator=g, dtype=torch.float64) / math.sqrt(d) for _ in range(n)]
+    return [
+        torch.randn(d, d, generator=g, dtype=torch.float64) / math.sqrt(d)
+        for _ in range(n)
+    ]
 
 
 @pytest.mark.parametrize("lam", [1.0, 0.3])
@@ -19,13 +22,18 @@ def test_subset_expansion_equals_the_product(lam):
     exact = residual.residual_product(mats, lam)
     assert len(orders) == 8
     assert ((sum(orders) - exact).norm() / exact.norm()).item() < 1e-12
-    assert torch.allclose(orders[1], lam * sum(mats))  # first order: every single-branch path
-    assert torch.allclose(orders[7], lam ** 7 * mats[6] @ mats[5] @ mats[4] @ mats[3] @ mats[2] @ mats[1] @ mats[0])
+    assert torch.allclose(
+        orders[1], lam * sum(mats)
+    )  # first order: every single-branch path
+    assert torch.allclose(
+        orders[7],
+        lam**7 * mats[6] @ mats[5] @ mats[4] @ mats[3] @ mats[2] @ mats[1] @ mats[0],
+    )
 
 
 def test_path_counts_are_binomial():
     counts = residual.path_counts(10)
-    assert counts[:3] == [1, 10, 45] and sum(counts) == 2 ** 10
+    assert counts[:3] == [1, 10, 45] and sum(counts) == 2**10
 
 
 def test_truncation_orders_on_smooth_blocks():
@@ -52,7 +60,7 @@ def test_second_order_is_exact_for_two_linear_blocks():
 
 def test_loglog_slope_of_a_power_law():
     xs = [1, 2, 4, 8]
-    assert residual.loglog_slope(xs, [3 * x ** 2.5 for x in xs]) == pytest.approx(2.5)
+    assert residual.loglog_slope(xs, [3 * x**2.5 for x in xs]) == pytest.approx(2.5)
 
 
 def test_signal_growth_matches_the_closed_form():
@@ -61,11 +69,17 @@ def test_signal_growth_matches_the_closed_form():
     measured = residual.log_signal_growth(16, 1.0, width=256, samples=64, seed=0)
     assert measured == pytest.approx(residual.log_expected_growth(16, 1.0), rel=0.1)
     # 1024 blocks at λ=1 grow by about 2^1024: finite only because the measurement works in logs
-    assert 600 < residual.log_signal_growth(1024, 1.0, width=32, samples=4, seed=0) < 800
-    assert residual.log_signal_growth(64, 1 / 64, width=64, samples=16, seed=0) == pytest.approx(0, abs=0.05)
+    assert (
+        600 < residual.log_signal_growth(1024, 1.0, width=32, samples=4, seed=0) < 800
+    )
+    assert residual.log_signal_growth(
+        64, 1 / 64, width=64, samples=16, seed=0
+    ) == pytest.approx(0, abs=0.05)
 
 
 def test_geometric_complexity_of_a_linear_map_is_its_frobenius_norm():
     layer = nn.Linear(6, 3)
     expected = layer.weight.pow(2).sum().item()
-    assert residual.geometric_complexity(layer, torch.randn(5, 6)) == pytest.approx(expected, rel=1e-6)
+    assert residual.geometric_complexity(layer, torch.randn(5, 6)) == pytest.approx(
+        expected, rel=1e-6
+    )

@@ -14,7 +14,15 @@ def toy_data(n=256, seed=0) -> ImageData:
     x = torch.randint(0, 60, (n, 1, 8, 8), generator=g, dtype=torch.uint8)
     x[y == 0, :, :4] += 150
     x[y == 1, :, 4:] += 150
-    return ImageData("mnist", x[: n * 3 // 4], y[: n * 3 // 4], x[n * 3 // 4:], y[n * 3 // 4:], ("0", "1"), "toy")
+    return ImageData(
+        "mnist",
+        x[: n * 3 // 4],
+        y[: n * 3 // 4],
+        x[n * 3 // 4 :],
+        y[n * 3 // 4 :],
+        ("0", "1"),
+        "toy",
+    )
 
 
 def test_crop_and_flip_are_translations_and_mirrors_of_each_image():
@@ -24,22 +32,30 @@ def test_crop_and_flip_are_translations_and_mirrors_of_each_image():
     assert out.shape == x.shape
     padded = torch.nn.functional.pad(x, (2, 2, 2, 2))
     for i in range(len(x)):
-        windows = [padded[i, :, dy:dy + 6, dx:dx + 6] for dy in range(5) for dx in range(5)]
-        assert any(torch.equal(out[i], w) or torch.equal(out[i], w.flip(2)) for w in windows)
+        windows = [
+            padded[i, :, dy : dy + 6, dx : dx + 6] for dy in range(5) for dx in range(5)
+        ]
+        assert any(
+            torch.equal(out[i], w) or torch.equal(out[i], w.flip(2)) for w in windows
+        )
     assert torch.equal(train.random_crop_flip(x, pad=0, generator=g, flip=False), x)
 
 
 def test_lr_schedule_warms_up_then_decays_to_zero():
     factors = [train.lr_factor(s, 100, 0.1) for s in range(100)]
     assert factors[0] == pytest.approx(0.1) and factors[9] == pytest.approx(1.0)
-    assert factors[-1] == pytest.approx(1 / 90) and all(a >= b for a, b in zip(factors[9:], factors[10:]))
+    assert factors[-1] == pytest.approx(1 / 90) and all(
+        a >= b for a, b in zip(factors[9:], factors[10:])
+    )
 
 
 def test_fit_learns_and_records_history():
     data = toy_data()
     torch.manual_seed(0)
     net = models.ResidualMLP(64, 2, width=16, blocks=2)
-    history = train.fit(net, data, train.TrainConfig(epochs=4, batch_size=32, lr=0.05, evals=2), seed=0)
+    history = train.fit(
+        net, data, train.TrainConfig(epochs=4, batch_size=32, lr=0.05, evals=2), seed=0
+    )
     assert list(history.columns[:4]) == ["epoch", "step", "lr", "train_loss"]
     assert len(history) == 8 and history.epoch.iloc[-1] == pytest.approx(4)
     assert history.test_acc.iloc[-1] > 0.95 and not history.attrs["diverged"]
@@ -53,8 +69,15 @@ def test_fit_is_deterministic_on_cpu_with_augmentation():
     for _ in range(2):
         torch.manual_seed(3)
         net = models.ResidualConvNet(1, 2, filters=4, blocks=2)
-        history = train.fit(net, data, train.TrainConfig(epochs=1, batch_size=32, augment=True), seed=7)
-        results.append((history.train_loss.tolist(), [p.detach().clone() for p in net.parameters()]))
+        history = train.fit(
+            net, data, train.TrainConfig(epochs=1, batch_size=32, augment=True), seed=7
+        )
+        results.append(
+            (
+                history.train_loss.tolist(),
+                [p.detach().clone() for p in net.parameters()],
+            )
+        )
     assert results[0][0] == results[1][0]
     assert all(torch.equal(a, b) for a, b in zip(results[0][1], results[1][1]))
 
@@ -62,15 +85,23 @@ def test_fit_is_deterministic_on_cpu_with_augmentation():
 def test_divergence_stops_training_and_is_flagged():
     torch.manual_seed(0)
     net = models.ResidualMLP(64, 2, width=16, blocks=32, branch_scale=1.0)
-    history = train.fit(net, toy_data(), train.TrainConfig(epochs=3, batch_size=32, lr=50.0), seed=0)
+    history = train.fit(
+        net, toy_data(), train.TrainConfig(epochs=3, batch_size=32, lr=50.0), seed=0
+    )
     assert history.attrs["diverged"]
     assert history.step.iloc[-1] < 18  # stopped early, did not run all 3 epochs
-    assert not math.isfinite(history.test_loss.iloc[-1]) or history.test_acc.iloc[-1] <= 0.6
+    assert (
+        not math.isfinite(history.test_loss.iloc[-1])
+        or history.test_acc.iloc[-1] <= 0.6
+    )
 
 
 def test_adam_and_bad_optimizer():
     net = models.ResidualMLP(64, 2, width=8, blocks=1)
-    assert isinstance(train.make_optimizer(net, train.TrainConfig(optimizer="adam")), torch.optim.AdamW)
+    assert isinstance(
+        train.make_optimizer(net, train.TrainConfig(optimizer="adam")),
+        torch.optim.AdamW,
+    )
     with pytest.raises(ValueError, match="'sgd' or 'adam'"):
         train.make_optimizer(net, train.TrainConfig(optimizer="lion"))
 
@@ -90,9 +121,13 @@ def test_after_step_runs_after_every_optimizer_step_and_can_pin_weights():
     def pin():
         calls.append(1)
         with torch.no_grad():
-            net.embed.weight.copy_(frozen)  # weight decay and momentum would move it otherwise
+            net.embed.weight.copy_(
+                frozen
+            )  # weight decay and momentum would move it otherwise
 
-    train.fit(net, data, train.TrainConfig(epochs=1, batch_size=32), seed=0, after_step=pin)
+    train.fit(
+        net, data, train.TrainConfig(epochs=1, batch_size=32), seed=0, after_step=pin
+    )
     assert len(calls) == len(data.x_train) // 32
     assert torch.equal(net.embed.weight, frozen)
 
@@ -103,8 +138,14 @@ def test_fit_accepts_non_image_data_as_it_is():
     g = torch.Generator().manual_seed(0)
     x = torch.randn(200, 5, generator=g)
     y = (x[:, 0] > 0).long()
-    features = SimpleNamespace(x_train=x[:150], y_train=y[:150], x_test=x[150:], y_test=y[150:])
+    features = SimpleNamespace(
+        x_train=x[:150], y_train=y[:150], x_test=x[150:], y_test=y[150:]
+    )
     torch.manual_seed(0)
-    net = torch.nn.Sequential(torch.nn.Linear(5, 16), torch.nn.ReLU(), torch.nn.Linear(16, 2))
-    history = train.fit(net, features, train.TrainConfig(epochs=5, batch_size=25, lr=0.1), seed=0)
+    net = torch.nn.Sequential(
+        torch.nn.Linear(5, 16), torch.nn.ReLU(), torch.nn.Linear(16, 2)
+    )
+    history = train.fit(
+        net, features, train.TrainConfig(epochs=5, batch_size=25, lr=0.1), seed=0
+    )
     assert history.test_acc.iloc[-1] > 0.9

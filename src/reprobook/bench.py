@@ -40,17 +40,25 @@ def tensor_batches(d: data.ImageData, batch_size: int, device: torch.device):
     while True:
         order = torch.randperm(len(x), generator=g).to(device)
         for i in range(0, len(x) - batch_size + 1, batch_size):
-            idx = order[i:i + batch_size]
+            idx = order[i : i + batch_size]
             yield inputs(train.random_crop_flip(x[idx], 4, g)), y[idx]
 
 
-def dataloader_batches(d: data.ImageData, batch_size: int, device: torch.device, workers: int):
+def dataloader_batches(
+    d: data.ImageData, batch_size: int, device: torch.device, workers: int
+):
     """The textbook path: PIL images through torchvision transforms, one image at a time, in a DataLoader."""
     import torchvision.transforms as T
     from PIL import Image
 
-    transform = T.Compose([T.RandomCrop(32, padding=4), T.RandomHorizontalFlip(), T.ToTensor(),
-                           T.Normalize(d.mean, d.std)])
+    transform = T.Compose(
+        [
+            T.RandomCrop(32, padding=4),
+            T.RandomHorizontalFlip(),
+            T.ToTensor(),
+            T.Normalize(d.mean, d.std),
+        ]
+    )
     images = d.x_train.permute(0, 2, 3, 1).numpy()
 
     class PILDataset(torch.utils.data.Dataset):
@@ -60,8 +68,14 @@ def dataloader_batches(d: data.ImageData, batch_size: int, device: torch.device,
         def __getitem__(self, i):
             return transform(Image.fromarray(images[i])), int(d.y_train[i])
 
-    loader = torch.utils.data.DataLoader(PILDataset(), batch_size=batch_size, shuffle=True, drop_last=True,
-                                         num_workers=workers, persistent_workers=workers > 0)
+    loader = torch.utils.data.DataLoader(
+        PILDataset(),
+        batch_size=batch_size,
+        shuffle=True,
+        drop_last=True,
+        num_workers=workers,
+        persistent_workers=workers > 0,
+    )
     while True:
         for x, y in loader:
             yield x.to(device), y.to(device)
@@ -71,13 +85,20 @@ def main(steps: int = 20, batch_size: int = 128, workers: int = 1) -> int:
     device = train.pick_device()
     d = data.load("cifar10").subset(max(4 * batch_size * (steps + 1), 2048), 16, seed=0)
     rates = {}
-    for name, batches in (("reprobook trainer", tensor_batches(d, batch_size, device)),
-                          (f"DataLoader + torchvision ({workers} worker)", dataloader_batches(d, batch_size, device, workers))):
+    for name, batches in (
+        ("reprobook trainer", tensor_batches(d, batch_size, device)),
+        (
+            f"DataLoader + torchvision ({workers} worker)",
+            dataloader_batches(d, batch_size, device, workers),
+        ),
+    ):
         torch.manual_seed(0)
         model = models.CifarResNet(20, 16).to(device)
         rates[name] = timed_steps(model, batches, steps)
         print(f"{name:<40} {rates[name]:8.1f} images/s")
     ours, theirs = rates.values()
-    print(f"ratio (reprobook / DataLoader): {ours / theirs:.2f}x  "
-          f"[ResNet-20, batch {batch_size}, {steps} steps, {device}, {torch.get_num_threads()} threads]")
+    print(
+        f"ratio (reprobook / DataLoader): {ours / theirs:.2f}x  "
+        f"[ResNet-20, batch {batch_size}, {steps} steps, {device}, {torch.get_num_threads()} threads]"
+    )
     return 0

@@ -55,7 +55,11 @@ def _bib_keys(book_dir: Path) -> set[str]:
     """Citation keys defined in the ``*.bib`` files of *book_dir*."""
     keys: set[str] = set()
     for bib in book_dir.glob("*.bib"):
-        keys.update(re.findall(r"^\s*@\w+\s*\{\s*([^,\s]+)\s*,", bib.read_text(encoding="utf-8"), re.M))
+        keys.update(
+            re.findall(
+                r"^\s*@\w+\s*\{\s*([^,\s]+)\s*,", bib.read_text(encoding="utf-8"), re.M
+            )
+        )
     return keys
 
 
@@ -66,7 +70,9 @@ def stage_book(build_dir: Path, repo_root: Path) -> Path:
     ``build_dir/notebooks/``.
     """
     build_dir, repo_root = Path(build_dir).resolve(), Path(repo_root).resolve()
-    notebooks = [f for f in toc_files(repo_root / "_toc.yml") if f.startswith("notebooks/")]
+    notebooks = [
+        f for f in toc_files(repo_root / "_toc.yml") if f.startswith("notebooks/")
+    ]
     missing = [f for f in notebooks if not (build_dir / f"{f}.ipynb").is_file()]
     if missing:
         names = ", ".join(Path(f).name for f in missing)
@@ -116,7 +122,15 @@ def build_book(build_dir: Path, repo_root: Path) -> Path:
     ``build_dir/book-build.log``. On failure :class:`BookError` carries the log's tail.
     """
     src = stage_book(build_dir, repo_root)
-    cmd = _jupyter_book() + ["build", str(src), "--builder", "html", "-W", "-n", "--keep-going"]
+    cmd = _jupyter_book() + [
+        "build",
+        str(src),
+        "--builder",
+        "html",
+        "-W",
+        "-n",
+        "--keep-going",
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=src)
     log = ANSI_ESCAPE.sub("", proc.stdout + proc.stderr)
     log_path = Path(build_dir).resolve() / "book-build.log"

@@ -1,4 +1,5 @@
-"""Trained models cached on disk, and the ImageNet-pretrained models of the full presets.
+"""Trained models cached on disk, and the ImageNet-pretrained models of the full presets (the ImageNet
+images themselves are read by :mod:`reprobook.data`).
 
 :func:`train_or_load` keys a model by a hash of everything that determines its weights (architecture,
 data, training configuration, seed, device type, torch version) and keeps it in
@@ -15,15 +16,16 @@ import json
 import os
 import pickle
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pandas as pd
 import torch
 from torch import nn
 
-from .data import MissingDataError, cache_dir, download_allowed
+from .data import atomic_write, cache_dir, download_allowed
 
 FORMAT = 1  # bump when the meaning of a cached file changes
 
@@ -34,8 +36,11 @@ def models_dir() -> Path:
 
 def spec_key(spec: dict[str, Any]) -> str:
     """A stable hash of a JSON-able specification (key order does not matter)."""
-    text = json.dumps({"format": FORMAT, "torch": torch.__version__.split("+")[0], **spec},
-                      sort_keys=True, default=str)
+    text = json.dumps(
+        {"format": FORMAT, "torch": torch.__version__.split("+")[0], **spec},
+        sort_keys=True,
+        default=str,
+    )
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -46,21 +51,20 @@ def checkpoint_path(name: str, spec: dict[str, Any]) -> Path:
 @dataclass
 class Cached:
     model: nn.Module
-    trained: bool               # trained by this call (False: loaded from the cache)
-    train_seconds: float        # wall time of the training, in this call or when the file was made
+    trained: bool  # trained by this call (False: loaded from the cache)
+    train_seconds: (
+        float  # wall time of the training, in this call or when the file was made
+    )
     history: pd.DataFrame
     path: Path
 
 
 def save(model: nn.Module, path: Path, meta: dict[str, Any]) -> None:
     """Write the state_dict and its metadata atomically (a half-written file is never read)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, tmp)
-    tmp.replace(path)
-    meta_tmp = path.with_suffix(".json.tmp")
-    meta_tmp.write_text(json.dumps(meta, indent=1, default=str))
-    meta_tmp.replace(path.with_suffix(".json"))
+    with atomic_write(path) as tmp:
+        torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, tmp)
+    with atomic_write(path.with_suffix(".json")) as tmp:
+        tmp.write_text(json.dumps(meta, indent=1, default=str))
 
 
 def load_into(model: nn.Module, path: Path) -> nn.Module:
@@ -70,8 +74,13 @@ def load_into(model: nn.Module, path: Path) -> nn.Module:
     return model
 
 
-def train_or_load(name: str, build: Callable[[], nn.Module], spec: dict[str, Any],
-                  fit: Callable[[nn.Module], pd.DataFrame], cache: bool = True) -> Cached:
+def train_or_load(
+    name: str,
+    build: Callable[[], nn.Module],
+    spec: dict[str, Any],
+    fit: Callable[[nn.Module], pd.DataFrame],
+    cache: bool = True,
+) -> Cached:
     """``build()`` a model and either load its cached weights or ``fit`` it (returning a history) and cache it.
 
     ``spec`` must hold everything that determines the weights; two different specs never share a file.
@@ -84,24 +93,44 @@ def train_or_load(name: str, build: Callable[[], nn.Module], spec: dict[str, Any
         try:
             load_into(model, path)
             meta = json.loads(meta_path.read_text())
-            return Cached(model, False, float(meta["train_seconds"]), pd.DataFrame(meta["history"]), path)
-        except (RuntimeError, KeyError, ValueError, OSError, EOFError, pickle.UnpicklingError):
+            return Cached(
+                model,
+                False,
+                float(meta["train_seconds"]),
+                pd.DataFrame(meta["history"]),
+                path,
+            )
+        except (
+            RuntimeError,
+            KeyError,
+            ValueError,
+            OSError,
+            EOFError,
+            pickle.UnpicklingError,
+        ):
             model = build()  # unreadable or mismatched: train afresh
     start = time.perf_counter()
     history = fit(model)
     seconds = time.perf_counter() - start
     if cache:
-        save(model, path, dict(name=name, spec=spec, key=spec_key(spec), train_seconds=seconds,
-                               history=history.to_dict("records"), created=time.strftime("%Y-%m-%d %H:%M:%S")))
+        save(
+            model,
+            path,
+            dict(
+                name=name,
+                spec=spec,
+                key=spec_key(spec),
+                train_seconds=seconds,
+                history=history.to_dict("records"),
+                created=time.strftime("%Y-%m-%d %H:%M:%S"),
+            ),
+        )
     return Cached(model, True, seconds, history, path)
 
 
 # ---------------------------------------------------------------------------------------------
-# ImageNet (the full presets): torchvision's pretrained models and a validation folder
+# ImageNet (the full presets): torchvision's pretrained models
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
-IMAGENET_TRAIN_IMAGES = 1_281_167
 IMAGENET_ARCHS = ("resnet18", "resnet50", "mobilenet_v2")
 
 
@@ -127,54 +156,15 @@ def imagenet_pretrained(arch: str) -> nn.Module:
     weights = torchvision.models.get_model_weights(arch).IMAGENET1K_V1
     cached = Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(weights.url)
     if not cached.is_file() and not download_allowed():
-        raise MissingModelError(f"pretrained {arch} weights not found at {cached} and downloads are off "
-                                f"($REPROBOOK_DOWNLOAD=0); put {weights.url} there")
+        raise MissingModelError(
+            f"pretrained {arch} weights not found at {cached} and downloads are off "
+            f"($REPROBOOK_DOWNLOAD=0); put {weights.url} there"
+        )
     try:
         state = weights.get_state_dict(progress=False, check_hash=True)
     except Exception as err:  # no network, blocked host, bad checksum
-        raise MissingModelError(f"could not get pretrained {arch} weights ({weights.url}): {err}") from err
+        raise MissingModelError(
+            f"could not get pretrained {arch} weights ({weights.url}): {err}"
+        ) from err
     model.load_state_dict(state)
     return model
-
-
-def imagenet_root() -> Path:
-    """``$REPROBOOK_IMAGENET``: a folder with ``val/<wnid>/*.JPEG`` (and optionally ``train/<wnid>/...``)."""
-    root = os.environ.get("REPROBOOK_IMAGENET")
-    if not root:
-        raise MissingDataError("ImageNet is not available: set REPROBOOK_IMAGENET to a folder holding "
-                               "val/<wnid>/*.JPEG (the 50,000 validation images in 1,000 class folders) and, "
-                               "for the real-data calibration batch, train/<wnid>/*.JPEG")
-    path = Path(root).expanduser()
-    if not (path / "val").is_dir():
-        raise MissingDataError(f"$REPROBOOK_IMAGENET={path} has no val/ folder of class subfolders")
-    return path
-
-
-def imagenet_images(split: str, n: int | None = None, seed: int = 0, size: int = 224
-                    ) -> tuple[torch.Tensor, torch.Tensor]:
-    """``n`` images of ``split`` (None: all), resized to 256 (short side) and centre-cropped to ``size``,
-    as uint8 ``[N, 3, size, size]`` with labels in torchvision's class order (sorted wnids). Decoded by
-    a thread pool; 50,000 validation images take about 7.5 GB."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    import numpy as np
-    from PIL import Image
-    from torchvision.transforms import functional as TF
-
-    folder = imagenet_root() / split
-    classes = sorted(p.name for p in folder.iterdir() if p.is_dir())
-    if len(classes) != 1000:
-        raise MissingDataError(f"{folder} should hold 1000 class folders, found {len(classes)}")
-    files = [(p, label) for label, wnid in enumerate(classes) for p in sorted((folder / wnid).iterdir())]
-    if n and n < len(files):
-        pick = torch.randperm(len(files), generator=torch.Generator().manual_seed(seed))[:n].sort().values
-        files = [files[i] for i in pick]
-
-    def decode(item):
-        with Image.open(item[0]) as im:
-            im = TF.center_crop(TF.resize(im.convert("RGB"), round(size * 256 / 224)), size)
-            return np.asarray(im, dtype=np.uint8).transpose(2, 0, 1)
-
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 4) as pool:
-        images = list(pool.map(decode, files, chunksize=64))
-    return torch.from_numpy(np.stack(images)), torch.tensor([label for _, label in files])

@@ -16,7 +16,9 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -24,8 +26,18 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer",
-                   "dog", "frog", "horse", "ship", "truck")
+CIFAR10_CLASSES = (
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
+)
 MNIST_CLASSES = tuple(str(d) for d in range(10))
 # Per-channel mean and std of the training pixels in [0, 1]; used to normalise batches on the device.
 STATS = {
@@ -63,23 +75,40 @@ class ImageData:
     def shape(self) -> tuple[int, int, int]:
         return tuple(self.x_train.shape[1:])
 
-    def subset(self, n_train: int | None = None, n_test: int | None = None, seed: int = 0) -> "ImageData":
+    def subset(
+        self, n_train: int | None = None, n_test: int | None = None, seed: int = 0
+    ) -> ImageData:
         """A fixed, class-balanced, seeded subset (``None`` or 0 keeps a split whole)."""
         g = torch.Generator().manual_seed(seed)
         tr = balanced_indices(self.y_train, n_train, g)
         te = balanced_indices(self.y_test, n_test, g)
-        return replace(self, x_train=self.x_train[tr], y_train=self.y_train[tr],
-                       x_test=self.x_test[te], y_test=self.y_test[te])
+        return replace(
+            self,
+            x_train=self.x_train[tr],
+            y_train=self.y_train[tr],
+            x_test=self.x_test[te],
+            y_test=self.y_test[te],
+        )
 
-    def resized(self, size: int) -> "ImageData":
+    def resized(self, size: int) -> ImageData:
         """Every image area-averaged to ``size``×``size`` (still uint8): a cheaper task for small presets."""
         if size == self.shape[-1]:
             return self
 
         def shrink(x: torch.Tensor) -> torch.Tensor:
-            return F.interpolate(x.float(), size=(size, size), mode="area").round().clamp(0, 255).to(torch.uint8)
+            return (
+                F.interpolate(x.float(), size=(size, size), mode="area")
+                .round()
+                .clamp(0, 255)
+                .to(torch.uint8)
+            )
 
-        return replace(self, x_train=shrink(self.x_train), y_train=self.y_train, x_test=shrink(self.x_test))
+        return replace(
+            self,
+            x_train=shrink(self.x_train),
+            y_train=self.y_train,
+            x_test=shrink(self.x_test),
+        )
 
     def grayscale(self) -> torch.Tensor:
         """(train, test) images as one luminance channel (ITU-R 601 weights), uint8 [N, 1, H, W]."""
@@ -88,21 +117,40 @@ class ImageData:
         def luma(x: torch.Tensor) -> torch.Tensor:
             if x.shape[1] == 1:
                 return x
-            return (x.float() * weights).sum(1, keepdim=True).round().clamp(0, 255).to(torch.uint8)
+            return (
+                (x.float() * weights)
+                .sum(1, keepdim=True)
+                .round()
+                .clamp(0, 255)
+                .to(torch.uint8)
+            )
 
         return luma(self.x_train), luma(self.x_test)
 
     def __repr__(self) -> str:
-        return (f"ImageData({self.name}: train {tuple(self.x_train.shape)}, test {tuple(self.x_test.shape)}, "
-                f"from {self.source})")
+        return (
+            f"ImageData({self.name}: train {tuple(self.x_train.shape)}, test {tuple(self.x_test.shape)}, "
+            f"from {self.source})"
+        )
 
 
-def balanced_indices(labels: torch.Tensor, n: int | None, generator: torch.Generator) -> torch.Tensor:
+def normaliser(mean, std, device: torch.device | str = "cpu"):
+    """uint8 images → float, per-channel standardised: ``(x/255 − mean) / std`` (mean/std in [0, 1] units)."""
+    m = torch.tensor(list(mean), device=device).view(-1, 1, 1)  # [C, 1, 1]
+    s = torch.tensor(list(std), device=device).view(-1, 1, 1)
+    return lambda x: (x.to(device).float() / 255 - m) / s
+
+
+def balanced_indices(
+    labels: torch.Tensor, n: int | None, generator: torch.Generator
+) -> torch.Tensor:
     """Sorted indices of ``n`` examples with the classes as equal in number as ``n`` allows."""
     if not n or n >= len(labels):
         return torch.arange(len(labels))
     classes = labels.unique()
-    per_class = [n // len(classes) + (i < n % len(classes)) for i in range(len(classes))]
+    per_class = [
+        n // len(classes) + (i < n % len(classes)) for i in range(len(classes))
+    ]
     picks = []
     for c, k in zip(classes, per_class):
         members = (labels == c).nonzero().flatten()
@@ -124,7 +172,12 @@ def cache_dir() -> Path:
 
 
 def download_allowed() -> bool:
-    return os.environ.get("REPROBOOK_DOWNLOAD", "1").strip().lower() not in ("0", "false", "no", "")
+    return os.environ.get("REPROBOOK_DOWNLOAD", "1").strip().lower() not in (
+        "0",
+        "false",
+        "no",
+        "",
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -144,12 +197,15 @@ def read_mnist_raw(folder: Path) -> dict[str, np.ndarray]:
     arrays = {}
     for split, prefix in (("train", "train"), ("test", "t10k")):
         arrays[f"x_{split}"] = read_idx(folder / f"{prefix}-images-idx3-ubyte")[:, None]
-        arrays[f"y_{split}"] = read_idx(folder / f"{prefix}-labels-idx1-ubyte").astype(np.int64)
+        arrays[f"y_{split}"] = read_idx(folder / f"{prefix}-labels-idx1-ubyte").astype(
+            np.int64
+        )
     return arrays
 
 
 def read_cifar_batches(folder: Path) -> dict[str, np.ndarray]:
     """``folder`` is torchvision's ``cifar-10-batches-py`` (the original pickled batches)."""
+
     def load(names):
         xs, ys = [], []
         for name in names:
@@ -179,7 +235,9 @@ def read_image_folder(folder: Path, classes: tuple[str, ...]) -> dict[str, np.nd
             files = sorted(p for p in (folder / split / name).iterdir() if p.is_file())
             paths += files
             labels += [label] * len(files)
-        with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:  # PIL releases the GIL
+        with ThreadPoolExecutor(
+            max_workers=os.cpu_count() or 2
+        ) as pool:  # PIL releases the GIL
             images = list(pool.map(decode, paths, chunksize=256))
         arrays[f"x_{split}"] = np.stack(images).transpose(0, 3, 1, 2).copy()
         arrays[f"y_{split}"] = np.asarray(labels, dtype=np.int64)
@@ -201,11 +259,18 @@ def _local_candidates(name: str, root: Path) -> list[tuple[Path, callable]]:
 
 def _complete(name: str, path: Path) -> bool:
     if name == "mnist":
-        return all((path / f"{p}-{k}").is_file() for p in ("train", "t10k")
-                   for k in ("images-idx3-ubyte", "labels-idx1-ubyte"))
+        return all(
+            (path / f"{p}-{k}").is_file()
+            for p in ("train", "t10k")
+            for k in ("images-idx3-ubyte", "labels-idx1-ubyte")
+        )
     if path.name == "cifar-10-batches-py":
         return (path / "test_batch").is_file() and (path / "data_batch_5").is_file()
-    return all((path / split / c).is_dir() for split in ("train", "test") for c in CIFAR10_CLASSES)
+    return all(
+        (path / split / c).is_dir()
+        for split in ("train", "test")
+        for c in CIFAR10_CLASSES
+    )
 
 
 def _download(name: str) -> dict[str, np.ndarray]:
@@ -231,17 +296,36 @@ def _cached_read(name: str, source: Path | str, read) -> dict[str, np.ndarray]:
         with np.load(cached) as z:
             return {k: z[k] for k in z.files}
     arrays = read()
-    cached.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cached.with_suffix(".tmp.npz")
-    np.savez(tmp, **arrays)
-    tmp.replace(cached)  # atomic: a half-written cache is never read
+    save_npz_atomic(cached, compressed=False, **arrays)
     return arrays
+
+
+@contextmanager
+def atomic_write(path: Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; what is written there replaces ``path`` only when the block
+    ends without an error, so a half-written cache file is never read."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp{path.suffix}")
+    try:
+        yield tmp
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def save_npz_atomic(path: Path, compressed: bool = True, **arrays: np.ndarray) -> Path:
+    """Write ``arrays`` to the ``.npz`` file ``path`` atomically (see :func:`atomic_write`)."""
+    with atomic_write(path) as tmp:
+        (np.savez_compressed if compressed else np.savez)(tmp, **arrays)
+    return path
 
 
 def load(name: str, download: bool | None = None) -> ImageData:
     """Load ``"mnist"`` or ``"cifar10"`` from the first place that has it (see the module docstring)."""
     if name not in DATASETS:
-        raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
+        raise ValueError(
+            f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}"
+        )
     download = download_allowed() if download is None else download
     looked = []
     root = data_root()
@@ -256,25 +340,100 @@ def load(name: str, download: bool | None = None) -> ImageData:
     if download:
         try:
             arrays = _cached_read(name, "torchvision-download", lambda: _download(name))
-            return _to_image_data(name, arrays, f"torchvision download in {cache_dir() / 'torchvision'}")
+            return _to_image_data(
+                name, arrays, f"torchvision download in {cache_dir() / 'torchvision'}"
+            )
         except Exception as err:  # no network, a blocked host, a bad checksum ...
-            looked.append(f"torchvision download into {cache_dir() / 'torchvision'} failed: {err}")
+            looked.append(
+                f"torchvision download into {cache_dir() / 'torchvision'} failed: {err}"
+            )
     else:
         looked.append("torchvision download is switched off ($REPROBOOK_DOWNLOAD=0)")
-    layout = ("MNIST/raw/{train,t10k}-{images-idx3,labels-idx1}-ubyte" if name == "mnist" else
-              "cifar-10-batches-py/ (torchvision) or cifar10/{train,test}/<class>/*.jpg (ImageFolder)")
+    layout = (
+        "MNIST/raw/{train,t10k}-{images-idx3,labels-idx1}-ubyte"
+        if name == "mnist"
+        else "cifar-10-batches-py/ (torchvision) or cifar10/{train,test}/<class>/*.jpg (ImageFolder)"
+    )
     raise MissingDataError(
-        f"dataset {name!r} was not found. Looked at:\n  - " + "\n  - ".join(looked) +
-        f"\nFix: set REPROBOOK_DATA to a folder holding {layout}, "
-        "or allow the download (REPROBOOK_DOWNLOAD=1) on a machine with internet access.")
+        f"dataset {name!r} was not found. Looked at:\n  - "
+        + "\n  - ".join(looked)
+        + f"\nFix: set REPROBOOK_DATA to a folder holding {layout}, "
+        "or allow the download (REPROBOOK_DOWNLOAD=1) on a machine with internet access."
+    )
 
 
 def _to_image_data(name: str, arrays: dict[str, np.ndarray], source: str) -> ImageData:
     t = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in arrays.items()}
     classes = MNIST_CLASSES if name == "mnist" else CIFAR10_CLASSES
-    return ImageData(name, t["x_train"], t["y_train"], t["x_test"], t["y_test"], classes, source)
+    return ImageData(
+        name, t["x_train"], t["y_train"], t["x_test"], t["y_test"], classes, source
+    )
 
 
-def require(name: str) -> None:
-    """Fail fast (before any compute) if a dataset cannot be loaded; loading also warms the cache."""
-    load(name)
+# ---------------------------------------------------------------------------------------------
+# ImageNet (the full presets of zeroq): a local folder, never downloaded
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+IMAGENET_TRAIN_IMAGES = 1_281_167
+
+
+def imagenet_root() -> Path:
+    """``$REPROBOOK_IMAGENET``: a folder with ``val/<wnid>/*.JPEG`` (and optionally ``train/<wnid>/...``)."""
+    root = os.environ.get("REPROBOOK_IMAGENET")
+    if not root:
+        raise MissingDataError(
+            "ImageNet is not available: set REPROBOOK_IMAGENET to a folder holding "
+            "val/<wnid>/*.JPEG (the 50,000 validation images in 1,000 class folders) and, "
+            "for the real-data calibration batch, train/<wnid>/*.JPEG"
+        )
+    path = Path(root).expanduser()
+    if not (path / "val").is_dir():
+        raise MissingDataError(
+            f"$REPROBOOK_IMAGENET={path} has no val/ folder of class subfolders"
+        )
+    return path
+
+
+def imagenet_images(
+    split: str, n: int | None = None, seed: int = 0, size: int = 224
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``n`` images of ``split`` (None: all), resized to 256 (short side) and centre-cropped to ``size``,
+    as uint8 ``[N, 3, size, size]`` with labels in torchvision's class order (sorted wnids). Decoded by
+    a thread pool; 50,000 validation images take about 7.5 GB."""
+    from PIL import Image
+    from torchvision.transforms import functional as TF
+
+    folder = imagenet_root() / split
+    classes = sorted(p.name for p in folder.iterdir() if p.is_dir())
+    if len(classes) != 1000:
+        raise MissingDataError(
+            f"{folder} should hold 1000 class folders, found {len(classes)}"
+        )
+    files = [
+        (p, label)
+        for label, wnid in enumerate(classes)
+        for p in sorted((folder / wnid).iterdir())
+    ]
+    if n and n < len(files):
+        pick = (
+            torch.randperm(len(files), generator=torch.Generator().manual_seed(seed))[
+                :n
+            ]
+            .sort()
+            .values
+        )
+        files = [files[i] for i in pick]
+
+    def decode(item):
+        with Image.open(item[0]) as im:
+            im = TF.center_crop(
+                TF.resize(im.convert("RGB"), round(size * 256 / 224)), size
+            )
+            return np.asarray(im, dtype=np.uint8).transpose(2, 0, 1)
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 4) as pool:
+        images = list(pool.map(decode, files, chunksize=64))
+    return torch.from_numpy(np.stack(images)), torch.tensor(
+        [label for _, label in files]
+    )

@@ -14,8 +14,8 @@ from __future__ import annotations
 import random
 import time
 import weakref
+from collections.abc import Callable
 from contextlib import contextmanager
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -44,7 +44,12 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def time_call(fn: Callable[[], object], device: torch.device, min_time: float = 0.02, max_calls: int = 1000) -> float:
+def time_call(
+    fn: Callable[[], object],
+    device: torch.device,
+    min_time: float = 0.02,
+    max_calls: int = 1000,
+) -> float:
     """Seconds per call of ``fn``: repeated until ``min_time`` has passed (at least once)."""
     _sync(device)
     calls, start = 0, time.perf_counter()
@@ -57,15 +62,24 @@ def time_call(fn: Callable[[], object], device: torch.device, min_time: float = 
             return elapsed / calls
 
 
-def random_tokens(batch: int, length: int, vocab_size: int, seed: int = 0) -> torch.Tensor:
+def random_tokens(
+    batch: int, length: int, vocab_size: int, seed: int = 0
+) -> torch.Tensor:
     """Token ids in [1, vocab) (no padding): the input every model is timed on."""
     g = torch.Generator().manual_seed(seed)
     return torch.randint(1, vocab_size, (batch, length), generator=g)
 
 
-def measure(models: dict[str, nn.Module], inputs: dict[int, torch.Tensor], rounds: int = 7, warmup: int = 3,
-            threads: int | None = None, device: str | torch.device = "cpu", min_time: float = 0.02,
-            seed: int = 0) -> pd.DataFrame:
+def measure(
+    models: dict[str, nn.Module],
+    inputs: dict[int, torch.Tensor],
+    rounds: int = 7,
+    warmup: int = 3,
+    threads: int | None = None,
+    device: str | torch.device = "cpu",
+    min_time: float = 0.02,
+    seed: int = 0,
+) -> pd.DataFrame:
     """Time every model on every input (keyed by batch size), interleaved over ``rounds``.
 
     Returns one row per (round, model, batch): ``seconds`` per forward pass and ``position`` (its
@@ -89,8 +103,15 @@ def measure(models: dict[str, nn.Module], inputs: dict[int, torch.Tensor], round
                 rng.shuffle(order)
                 for position, (name, batch) in enumerate(order):
                     model, x = models[name], placed[batch]
-                    rows.append(dict(round=r, model=name, batch=batch, position=position,
-                                     seconds=time_call(lambda: model(x), device, min_time)))
+                    rows.append(
+                        dict(
+                            round=r,
+                            model=name,
+                            batch=batch,
+                            position=position,
+                            seconds=time_call(lambda: model(x), device, min_time),
+                        )
+                    )
     finally:
         for name, m in models.items():
             m.train(was_training[name])
@@ -100,19 +121,34 @@ def measure(models: dict[str, nn.Module], inputs: dict[int, torch.Tensor], round
 def summarise(timings: pd.DataFrame) -> pd.DataFrame:
     """Per (model, batch): median seconds, 25th/75th percentiles and the number of rounds."""
     g = timings.groupby(["model", "batch"], sort=False)["seconds"]
-    return pd.DataFrame({"median_s": g.median(), "q25_s": g.quantile(0.25), "q75_s": g.quantile(0.75),
-                         "rounds": g.size()})
+    return pd.DataFrame(
+        {
+            "median_s": g.median(),
+            "q25_s": g.quantile(0.25),
+            "q75_s": g.quantile(0.75),
+            "rounds": g.size(),
+        }
+    )
 
 
-def ratio(timings: pd.DataFrame, slow: str | list[tuple[str, str]], fast: str | None = None, batch: int = 1,
-          resamples: int = 4000, seed: int = 0, level: float = 0.95) -> Estimate:
+def ratio(
+    timings: pd.DataFrame,
+    slow: str | list[tuple[str, str]],
+    fast: str | None = None,
+    batch: int = 1,
+    resamples: int = 4000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> Estimate:
     """Median over rounds of time(slow)/time(fast) at ``batch``, paired within each round, with a
     percentile-bootstrap interval over rounds.
 
     ``slow`` may instead be a list of (slow, fast) pairs: each round's ratio is then the geometric mean
     of the pairs' ratios (e.g. deep/wide averaged over attention types)."""
     pairs = slow if isinstance(slow, list) else [(slow, fast)]
-    t = timings[timings.batch == batch].pivot(index="round", columns="model", values="seconds")
+    t = timings[timings.batch == batch].pivot(
+        index="round", columns="model", values="seconds"
+    )
     logs = np.mean([np.log((t[s] / t[f]).to_numpy()) for s, f in pairs], axis=0)
     r = np.exp(logs)
     point = float(np.median(r))

@@ -23,7 +23,12 @@ MODES = ("sequential", "parallel")
 class ResidualStack(nn.Module):
     """``x + λ·g(x)`` for every branch ``g``, in sequence or all on the input (see module docstring)."""
 
-    def __init__(self, branches: list[nn.Module], branch_scale: float = 1.0, mode: str = "sequential"):
+    def __init__(
+        self,
+        branches: list[nn.Module],
+        branch_scale: float = 1.0,
+        mode: str = "sequential",
+    ):
         super().__init__()
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
@@ -62,9 +67,18 @@ class MLPBranch(nn.Sequential):
 
     def __init__(self, width: int, hidden: int, norm: str | None = None):
         bias = norm in (None, "none")
-        first, last = nn.Linear(width, hidden, bias=bias), nn.Linear(hidden, width, bias=bias)
+        first, last = (
+            nn.Linear(width, hidden, bias=bias),
+            nn.Linear(hidden, width, bias=bias),
+        )
         init_branch_(first, last)
-        super().__init__(first, norm_layer(norm, hidden, 1), nn.ReLU(), last, norm_layer(norm, width, 1))
+        super().__init__(
+            first,
+            norm_layer(norm, hidden, 1),
+            nn.ReLU(),
+            last,
+            norm_layer(norm, width, 1),
+        )
 
 
 class ConvBranch(nn.Sequential):
@@ -72,22 +86,41 @@ class ConvBranch(nn.Sequential):
 
     def __init__(self, channels: int, kernel: int = 3, norm: str | None = None):
         bias = norm in (None, "none")
-        conv = lambda: nn.Conv2d(channels, channels, kernel, padding=kernel // 2, bias=bias)  # noqa: E731
+        conv = lambda: nn.Conv2d(
+            channels, channels, kernel, padding=kernel // 2, bias=bias
+        )  # noqa: E731
         first, last = conv(), conv()
         init_branch_(first, last)
-        super().__init__(first, norm_layer(norm, channels, 2), nn.ReLU(), last, norm_layer(norm, channels, 2))
+        super().__init__(
+            first,
+            norm_layer(norm, channels, 2),
+            nn.ReLU(),
+            last,
+            norm_layer(norm, channels, 2),
+        )
 
 
 class ResidualMLP(nn.Module):
     """Flatten → Linear embedding → residual stack of MLP branches → ReLU → Linear classifier."""
 
-    def __init__(self, in_features: int, num_classes: int = 10, width: int = 128, hidden: int | None = None,
-                 blocks: int = 8, branch_scale: float | str = 1.0, norm: str | None = None,
-                 mode: str = "sequential"):
+    def __init__(
+        self,
+        in_features: int,
+        num_classes: int = 10,
+        width: int = 128,
+        hidden: int | None = None,
+        blocks: int = 8,
+        branch_scale: float | str = 1.0,
+        norm: str | None = None,
+        mode: str = "sequential",
+    ):
         super().__init__()
         self.embed = nn.Linear(in_features, width)
-        self.stack = ResidualStack([MLPBranch(width, hidden or width, norm) for _ in range(blocks)],
-                                   resolve_branch_scale(branch_scale, blocks), mode)
+        self.stack = ResidualStack(
+            [MLPBranch(width, hidden or width, norm) for _ in range(blocks)],
+            resolve_branch_scale(branch_scale, blocks),
+            mode,
+        )
         self.head = nn.Sequential(nn.ReLU(), nn.Linear(width, num_classes))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -99,15 +132,34 @@ class ResidualConvNet(nn.Module):
     a strided stem, ``blocks`` residual conv branches at one resolution, pooling to a ``pooled``² grid
     (spatial layout kept, as a dense head on the feature map would), a linear head."""
 
-    def __init__(self, in_channels: int, num_classes: int = 10, filters: int = 16, kernel: int = 3,
-                 blocks: int = 2, stem_stride: int = 2, pooled: int = 4, branch_scale: float | str = 1.0,
-                 norm: str | None = None, mode: str = "sequential"):
+    def __init__(
+        self,
+        in_channels: int,
+        num_classes: int = 10,
+        filters: int = 16,
+        kernel: int = 3,
+        blocks: int = 2,
+        stem_stride: int = 2,
+        pooled: int = 4,
+        branch_scale: float | str = 1.0,
+        norm: str | None = None,
+        mode: str = "sequential",
+    ):
         super().__init__()
-        self.stem = nn.Sequential(nn.Conv2d(in_channels, filters, 3, stride=stem_stride, padding=1), nn.ReLU())
-        self.stack = ResidualStack([ConvBranch(filters, kernel, norm) for _ in range(blocks)],
-                                   resolve_branch_scale(branch_scale, blocks), mode)
-        self.head = nn.Sequential(nn.ReLU(), nn.AdaptiveAvgPool2d(pooled), nn.Flatten(),
-                                  nn.Linear(filters * pooled ** 2, num_classes))
+        self.stem = nn.Sequential(
+            nn.Conv2d(in_channels, filters, 3, stride=stem_stride, padding=1), nn.ReLU()
+        )
+        self.stack = ResidualStack(
+            [ConvBranch(filters, kernel, norm) for _ in range(blocks)],
+            resolve_branch_scale(branch_scale, blocks),
+            mode,
+        )
+        self.head = nn.Sequential(
+            nn.ReLU(),
+            nn.AdaptiveAvgPool2d(pooled),
+            nn.Flatten(),
+            nn.Linear(filters * pooled**2, num_classes),
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.stack(self.stem(x)))
@@ -120,15 +172,23 @@ class ResidualConvNet(nn.Module):
 class BasicBlock(nn.Module):
     """relu(shortcut(x) + λ·F(x)), F = conv-[bn]-relu-conv-[bn]; a strided block uses a 1x1 conv shortcut."""
 
-    def __init__(self, c_in: int, c_out: int, stride: int, norm: str | None, branch_scale: float):
+    def __init__(
+        self, c_in: int, c_out: int, stride: int, norm: str | None, branch_scale: float
+    ):
         super().__init__()
         bias = norm in (None, "none")
         self.branch = nn.Sequential(
-            nn.Conv2d(c_in, c_out, 3, stride, 1, bias=bias), norm_layer(norm, c_out, 2), nn.ReLU(),
-            nn.Conv2d(c_out, c_out, 3, 1, 1, bias=bias), norm_layer(norm, c_out, 2))
+            nn.Conv2d(c_in, c_out, 3, stride, 1, bias=bias),
+            norm_layer(norm, c_out, 2),
+            nn.ReLU(),
+            nn.Conv2d(c_out, c_out, 3, 1, 1, bias=bias),
+            norm_layer(norm, c_out, 2),
+        )
         self.shortcut = nn.Identity()
         if stride != 1 or c_in != c_out:
-            self.shortcut = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=bias), norm_layer(norm, c_out, 2))
+            self.shortcut = nn.Sequential(
+                nn.Conv2d(c_in, c_out, 1, stride, bias=bias), norm_layer(norm, c_out, 2)
+            )
         self.branch_scale = branch_scale
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -136,24 +196,42 @@ class BasicBlock(nn.Module):
 
 
 class CifarResNet(nn.Module):
-    def __init__(self, depth: int = 20, width: int = 16, num_classes: int = 10, in_channels: int = 3,
-                 norm: str | None = "batch", branch_scale: float | str = 1.0):
+    def __init__(
+        self,
+        depth: int = 20,
+        width: int = 16,
+        num_classes: int = 10,
+        in_channels: int = 3,
+        norm: str | None = "batch",
+        branch_scale: float | str = 1.0,
+    ):
         super().__init__()
         if (depth - 2) % 6 or depth < 8:
-            raise ValueError(f"CIFAR ResNet depth must be 6n+2 with n >= 1 (8, 14, 20, 32, ...), got {depth}")
+            raise ValueError(
+                f"CIFAR ResNet depth must be 6n+2 with n >= 1 (8, 14, 20, 32, ...), got {depth}"
+            )
         n = (depth - 2) // 6
         scale = resolve_branch_scale(branch_scale, 3 * n)
         bias = norm in (None, "none")
-        self.stem = nn.Sequential(nn.Conv2d(in_channels, width, 3, 1, 1, bias=bias),
-                                  norm_layer(norm, width, 2), nn.ReLU())
+        self.stem = nn.Sequential(
+            nn.Conv2d(in_channels, width, 3, 1, 1, bias=bias),
+            norm_layer(norm, width, 2),
+            nn.ReLU(),
+        )
         blocks, c = [], width
         for stage in range(3):
-            c_out = width * 2 ** stage
+            c_out = width * 2**stage
             for i in range(n):
-                blocks.append(BasicBlock(c, c_out, 2 if (stage > 0 and i == 0) else 1, norm, scale))
+                blocks.append(
+                    BasicBlock(
+                        c, c_out, 2 if (stage > 0 and i == 0) else 1, norm, scale
+                    )
+                )
                 c = c_out
         self.blocks = nn.Sequential(*blocks)
-        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c, num_classes))
+        self.head = nn.Sequential(
+            nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c, num_classes)
+        )
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
@@ -165,8 +243,10 @@ class CifarResNet(nn.Module):
 def cifar_resnet_depth(blocks: int) -> int:
     """Depth 6n+2 of the CIFAR ResNet with ``blocks`` = 3n residual blocks (n per stage)."""
     if blocks % 3 or blocks < 3:
-        raise ValueError(f"a CIFAR ResNet has 3 stages of n blocks: the number of blocks must be a positive "
-                         f"multiple of 3 (3, 6, 9, ...), got {blocks}; e.g. -p train_blocks '[3, 9]'")
+        raise ValueError(
+            f"a CIFAR ResNet has 3 stages of n blocks: the number of blocks must be a positive "
+            f"multiple of 3 (3, 6, 9, ...), got {blocks}; e.g. -p train_blocks '[3, 9]'"
+        )
     return 2 * blocks + 2
 
 
@@ -175,23 +255,51 @@ def resolve_branch_scale(scale: float | str, blocks: int) -> float:
     rules = {"1": 1.0, "1/sqrt(L)": 1 / math.sqrt(blocks), "1/L": 1 / blocks}
     if isinstance(scale, str):
         if scale not in rules:
-            raise ValueError(f"branch scale rule must be one of {list(rules)}, got {scale!r}")
+            raise ValueError(
+                f"branch scale rule must be one of {list(rules)}, got {scale!r}"
+            )
         return rules[scale]
     return float(scale)
 
 
-def residual_classifier(kind: str, input_shape: tuple[int, ...], blocks: int, width: int,
-                        branch_scale: float | str = 1.0, norm: str | None = None, num_classes: int = 10) -> nn.Module:
+def residual_classifier(
+    kind: str,
+    input_shape: tuple[int, ...],
+    blocks: int,
+    width: int,
+    branch_scale: float | str = 1.0,
+    norm: str | None = None,
+    num_classes: int = 10,
+) -> nn.Module:
     """A residual net with ``blocks`` residual blocks: ``"mlp"`` (:class:`ResidualMLP`) or ``"resnet"``
     (:class:`CifarResNet` of depth 2·blocks + 2, base width ``width``)."""
     if kind == "mlp":
-        return ResidualMLP(math.prod(input_shape), num_classes, width=width, blocks=blocks,
-                           branch_scale=branch_scale, norm=norm)
+        return ResidualMLP(
+            math.prod(input_shape),
+            num_classes,
+            width=width,
+            blocks=blocks,
+            branch_scale=branch_scale,
+            norm=norm,
+        )
     if kind == "resnet":
-        return CifarResNet(cifar_resnet_depth(blocks), width, num_classes, in_channels=input_shape[0],
-                           norm=norm, branch_scale=branch_scale)
+        return CifarResNet(
+            cifar_resnet_depth(blocks),
+            width,
+            num_classes,
+            in_channels=input_shape[0],
+            norm=norm,
+            branch_scale=branch_scale,
+        )
     raise ValueError(f"kind must be 'mlp' or 'resnet', got {kind!r}")
 
 
 def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
-    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+    return sum(
+        p.numel() for p in model.parameters() if p.requires_grad or not trainable_only
+    )
+
+
+def layers(model: nn.Module, *kinds: type) -> dict[str, nn.Module]:
+    """The modules of ``model`` that are instances of ``kinds``, by qualified name, in module order."""
+    return {name: m for name, m in model.named_modules() if isinstance(m, kinds)}

@@ -1,36 +1,113 @@
-"""The first code cell of every notebook: validate the parameters, check the data, say where it runs."""
+"""The first and the last code cell of every notebook.
+
+``P = start(notebook, globals())`` validates the parameters, loads every dataset the run needs and says
+where it runs, all before any compute; ``claim = declare(P)`` builds the claim from the criteria in
+the notebook's ``preset.yml``; ``report = finish(claim, P, numbers, text)`` saves the results, glues the
+numbers the prose quotes and returns the report.
+"""
 
 from __future__ import annotations
 
 import os
-from types import SimpleNamespace
+import re
 from typing import Any
 
 import torch
 
 from . import data, params, provenance
+from .claims import Claim
+from .stats import Estimate
 
 
-def start(notebook: str, namespace: dict[str, Any], dataset_parameters: list[str] = ()) -> SimpleNamespace:
+def start(notebook: str, namespace: dict[str, Any]) -> params.Params:
     """Resolve and validate the parameters from the notebook's globals, make sure every dataset the
-    run needs can be loaded, and print the run's scale and hardware. Fails before any compute.
-
-    ``dataset_parameters`` names the parameters that hold a dataset name or a list of them.
-    """
+    spec's ``datasets:`` names can be loaded, and print the run's scale and hardware. Fails before any
+    compute (``ParameterError``, ``MissingDataError``)."""
     resolved = params.from_namespace(notebook, namespace)
-    if os.environ.get("REPROBOOK_THREADS"):  # e.g. 1 on an oversubscribed machine, where OpenMP spin-waits
+    if os.environ.get(
+        "REPROBOOK_THREADS"
+    ):  # e.g. 1 on an oversubscribed machine, where OpenMP spin-waits
         torch.set_num_threads(int(os.environ["REPROBOOK_THREADS"]))
-    needed = set()
-    for name in dataset_parameters:
-        value = resolved[name]
-        needed.update(value if isinstance(value, list) else [value])
-    for name in sorted(needed):
-        data.load(name)  # raises MissingDataError naming every place looked at; warms the cache
+    spec = params.load_spec(notebook)
+    for name in spec.needed_datasets(resolved):
+        data.load(
+            name
+        )  # raises MissingDataError naming every place looked at; warms the cache
     hw = provenance.hardware()
-    where = hw["gpu"] or f"{hw['cpu']} ({hw['cores']} cores, {hw['torch_threads']} torch threads)"
-    print(f"{notebook}: preset {resolved['preset']!r} on {hw['device']} — {where}; torch {torch.__version__}")
-    changed = {k: v for k, v in resolved.items()
-               if k != "preset" and v != params.load_spec(notebook).preset(resolved["preset"])[k]}
+    where = (
+        hw["gpu"]
+        or f"{hw['cpu']} ({hw['cores']} cores, {hw['torch_threads']} torch threads)"
+    )
+    print(
+        f"{notebook}: preset {resolved['preset']!r} on {hw['device']} — {where}; torch {torch.__version__}"
+    )
+    preset = spec.preset(resolved["preset"])
+    changed = {k: v for k, v in resolved.items() if k != "preset" and v != preset[k]}
     if changed:
         print(f"overrides of the {resolved['preset']!r} preset: {changed}")
-    return SimpleNamespace(**resolved)
+    return resolved
+
+
+def declare(P: params.Params, **context: Any) -> Claim:
+    """The notebook's claim, its criteria read from ``preset.yml`` and filled in from ``P`` (and
+    ``context``, for derived values such as the deepest net) — fixed before any experiment runs."""
+    notebook = _notebook_of(P)
+    return Claim.from_spec(
+        notebook, params.load_spec(notebook).raw["claim"], {**P, **context}
+    )
+
+
+def _notebook_of(P: params.Params) -> str:
+    if not isinstance(P, params.Params):
+        raise TypeError("pass the parameters that notebook.start() returned")
+    return P.notebook
+
+
+def slug(name: str) -> str:
+    """A sub-claim's name as a glue key: ``"deep ≈ parallel"`` → ``"deep_vs_parallel"``."""
+    text = name.replace("≈", " vs ").replace("≥", " ge ").replace("≤", " le ")
+    return re.sub(r"[^0-9a-zA-Z]+", "_", text).strip("_").lower()
+
+
+def formatted(value: Any, spec: str = ".3g") -> str:
+    """How a glued number reads in the prose: Estimates as ``mean [low, high]``, floats to 3 digits."""
+    if isinstance(value, Estimate) or isinstance(value, float):
+        return format(value, spec)
+    return str(value)
+
+
+def finish(
+    claim: Claim,
+    P: params.Params,
+    numbers: dict[str, Any] | None = None,
+    text: dict[str, Any] | None = None,
+):
+    """Save the results file, glue ``preset``, ``verdict``, ``minutes``, ``verdict_<slug>`` for every
+    sub-claim and every entry of ``text`` (formatted by :func:`formatted`), print a one-line summary,
+    and return the report. ``numbers`` holds what no criterion already records."""
+    path = claim.save(dict(P), numbers or {})
+    minutes = claim.elapsed() / 60
+    glued = {
+        "preset": P.preset,
+        "verdict": claim.verdict(),
+        "minutes": f"{minutes:.1f}",
+        **{f"verdict_{slug(k)}": v for k, v in claim.subclaim_verdicts().items()},
+        **{k: formatted(v) for k, v in (text or {}).items()},
+    }
+    for key, value in glued.items():
+        glue(key, value)
+    print(
+        f"{claim.notebook} at preset {P.preset!r}: {claim.verdict()} in {minutes:.1f} min "
+        f"(results: {path.name})"
+    )
+    return claim.report()
+
+
+def glue(name: str, value: Any, display: bool = False) -> Any:
+    """``myst_nb.glue`` where myst-nb is installed (the book), a no-op elsewhere (e.g. Colab)."""
+    try:
+        from myst_nb import glue as myst_glue
+    except ImportError:
+        return value
+    myst_glue(name, value, display=display)
+    return value

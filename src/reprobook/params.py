@@ -1,9 +1,13 @@
 """Notebook parameters: typed specs, the presets ``smoke`` / ``cpu`` / ``full``, and validation.
 
-Each notebook has a spec file ``presets/<notebook>.yml``::
+Each notebook has a spec file ``papers/<notebook>/preset.yml``::
 
     parameters:            # name -> type (int, float, str, bool, list[int], list[float], list[str]),
       seeds: {type: int, min: 1, max: 20, help: "..."}   # optional min/max (also per list item), choices
+      depths: {type: "list[int]", form: 6n+2, distinct: 2}   # CIFAR ResNet depths; >= 2 distinct values
+      regimes: {type: "list[str]", includes: [all, bn]}      # values the list must contain
+      settings: {type: "list[str]", pattern: "W[0-9]+A[0-9]+"}
+    datasets: [train_dataset, {name: cifar10, when: {tasks: image}}]   # loaded before any compute
     presets:
       smoke: {seeds: 1, ...}   # every preset sets every parameter
       cpu:   {seeds: 3, ...}   # = the defaults in the notebook's `parameters` cell
@@ -17,8 +21,10 @@ from __future__ import annotations
 
 import ast
 import difflib
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -32,41 +38,136 @@ class ParameterError(ValueError):
     """A parameter is unknown, of the wrong type, out of range, or names an unknown preset."""
 
 
+class Params(dict):
+    """A run's resolved parameters: a read-only mapping that also reads as attributes (``P.seeds``)."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(f"no parameter {name!r}") from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(
+            "parameters are fixed once resolved; pass them with -p NAME VALUE"
+        )
+
+    def __setitem__(self, name: str, value: Any) -> None:
+        self.__setattr__(name, value)
+
+    def __delitem__(self, name: str) -> None:
+        self.__setattr__(name, None)
+
+    @classmethod
+    def of(cls, notebook: str, values: dict[str, Any]) -> Params:
+        """``values`` as the parameters of ``notebook`` (``P.notebook`` names it; it is not a parameter)."""
+        made = cls(values)
+        object.__setattr__(made, "notebook", notebook)
+        return made
+
+
 @dataclass(frozen=True)
 class Spec:
     notebook: str
     parameters: dict[str, dict]
     presets: dict[str, dict[str, Any]]
+    datasets: list = field(default_factory=list)
+    raw: dict = field(
+        default_factory=dict, repr=False
+    )  # the whole file (criteria, declarations)
+
+    def needed_datasets(self, values: dict[str, Any]) -> list[str]:
+        """The datasets a run with ``values`` loads: ``datasets:`` entries are parameter names (their
+        value or values), dataset names, or ``{name: ..., when: {parameter: value}}``."""
+        needed = []
+        for entry in self.datasets:
+            if isinstance(entry, dict):
+                if all(_holds(values[k], v) for k, v in entry.get("when", {}).items()):
+                    needed.append(entry["name"])
+            elif entry in self.parameters:
+                value = values[entry]
+                needed += value if isinstance(value, list) else [value]
+            else:
+                needed.append(entry)
+        return sorted(set(needed))
 
     def preset(self, name: str) -> dict[str, Any]:
         if name not in self.presets:
-            raise ParameterError(f"{self.notebook}: unknown preset {name!r}; choose one of "
-                                 f"{', '.join(self.presets)} (e.g. -p preset smoke)")
+            raise ParameterError(
+                f"{self.notebook}: unknown preset {name!r}; choose one of "
+                f"{', '.join(self.presets)} (e.g. -p preset smoke)"
+            )
         return dict(self.presets[name])
 
     def describe(self) -> list[dict[str, Any]]:
         """One row per parameter: name, type, its value in each preset, help."""
-        return [dict(name=name, type=p["type"], **{k: self.presets[k][name] for k in self.presets},
-                     help=p.get("help", "")) for name, p in self.parameters.items()]
+        return [
+            dict(
+                name=name,
+                type=p["type"],
+                **{k: self.presets[k][name] for k in self.presets},
+                help=p.get("help", ""),
+            )
+            for name, p in self.parameters.items()
+        ]
+
+
+def _holds(value: Any, wanted: Any) -> bool:
+    return wanted in value if isinstance(value, list) else value == wanted
+
+
+def book_order() -> list[str]:
+    """Notebook names in the order of the checkout's ``_toc.yml`` (empty outside a checkout)."""
+    from .provenance import repo_root
+
+    root = repo_root()
+    toc = root / "_toc.yml" if root else None
+    if not toc or not toc.is_file():
+        return []
+    files = re.findall(r"file:\s*notebooks/(\w+)", toc.read_text())
+    return list(dict.fromkeys(files))
 
 
 def notebooks() -> list[str]:
-    """Names of the notebooks that have a parameter spec, in book order."""
-    order = ["residual_expansion", "wide_attention", "batchnorm_only", "random_pruning", "zeroq"]
-    found = [f.name[:-4] for f in resources.files("reprobook.presets").iterdir() if f.name.endswith(".yml")]
-    return sorted(found, key=lambda n: (order.index(n) if n in order else len(order), n))
+    """Names of the notebooks that have a parameter spec, in book order (``_toc.yml``)."""
+    papers = resources.files("reprobook.papers")
+    found = [d.name for d in papers.iterdir() if (d / "preset.yml").is_file()]
+    order = book_order()
+    return sorted(
+        found, key=lambda n: (order.index(n) if n in order else len(order), n)
+    )
+
+
+def spec_path(notebook: str) -> Path:
+    return Path(str(resources.files("reprobook.papers") / notebook / "preset.yml"))
 
 
 def load_spec(notebook: str) -> Spec:
-    path = resources.files("reprobook.presets") / f"{notebook}.yml"
-    if not path.is_file():
-        raise ParameterError(f"unknown notebook {notebook!r}; known: {', '.join(notebooks())}")
+    path = spec_path(notebook)
+    if (
+        not isinstance(notebook, str)
+        or not notebook.isidentifier()
+        or not path.is_file()
+    ):
+        raise ParameterError(
+            f"unknown notebook {notebook!r}; known: {', '.join(notebooks())}"
+        )
     raw = yaml.safe_load(path.read_text())
-    spec = Spec(notebook, raw["parameters"], raw["presets"])
-    for preset, values in spec.presets.items():  # a broken spec file is a bug: say so plainly
-        missing, extra = set(spec.parameters) - set(values), set(values) - set(spec.parameters)
+    spec = Spec(
+        notebook, raw["parameters"], raw["presets"], raw.get("datasets", []), raw
+    )
+    for (
+        preset,
+        values,
+    ) in spec.presets.items():  # a broken spec file is a bug: say so plainly
+        missing, extra = (
+            set(spec.parameters) - set(values),
+            set(values) - set(spec.parameters),
+        )
         if missing or extra:
-            raise ParameterError(f"{path}: preset {preset!r} is missing {sorted(missing)} / has unknown {sorted(extra)}")
+            raise ParameterError(
+                f"{path}: preset {preset!r} is missing {sorted(missing)} / has unknown {sorted(extra)}"
+            )
         for name, value in values.items():
             check_value(spec, name, value)
     return spec
@@ -77,34 +178,82 @@ def check_value(spec: Spec, name: str, value: Any) -> Any:
     if name not in spec.parameters:
         close = difflib.get_close_matches(name, list(spec.parameters) + ["preset"], n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise ParameterError(f"{spec.notebook}: unknown parameter {name!r}{hint} "
-                             f"Known parameters: preset, {', '.join(spec.parameters)}")
+        raise ParameterError(
+            f"{spec.notebook}: unknown parameter {name!r}{hint} "
+            f"Known parameters: preset, {', '.join(spec.parameters)}"
+        )
     p = spec.parameters[name]
     kind = p["type"]
     where = f"{spec.notebook}: parameter {name!r}"
     if kind.startswith("list["):
         if not isinstance(value, (list, tuple)) or not value:
-            raise ParameterError(f"{where} must be a non-empty {kind}, got {value!r} ({type(value).__name__}); "
-                                 f"e.g. -p {name} '[{_example(kind[5:-1], p)}]'")
-        return [_check_scalar(f"{where}[{i}]", name, kind[5:-1], v, p) for i, v in enumerate(value)]
+            raise ParameterError(
+                f"{where} must be a non-empty {kind}, got {value!r} ({type(value).__name__}); "
+                f"e.g. -p {name} '[{_example(kind[5:-1], p)}]'"
+            )
+        items = [
+            _check_scalar(f"{where}[{i}]", name, kind[5:-1], v, p)
+            for i, v in enumerate(value)
+        ]
+        if len(set(items)) < p.get("distinct", 1):
+            raise ParameterError(
+                f"{where} needs at least {p['distinct']} different values to compare, "
+                f"got {value!r}; e.g. -p {name} '[{_example(kind[5:-1], p)}, ...]'"
+            )
+        missing = [v for v in p.get("includes", []) if v not in items]
+        if missing:
+            raise ParameterError(
+                f"{where} must include {p['includes']} (the claims compare them); "
+                f"missing {missing}"
+            )
+        return items
     return _check_scalar(where, name, kind, value, p)
 
 
 def _check_scalar(where: str, name: str, kind: str, value: Any, p: dict) -> Any:
     expected = TYPES[kind]
-    ok = isinstance(value, expected) and not (kind != "bool" and isinstance(value, bool))
+    ok = isinstance(value, expected) and not (
+        kind != "bool" and isinstance(value, bool)
+    )
     if kind == "float" and isinstance(value, int) and not isinstance(value, bool):
         value, ok = float(value), True
     if not ok:
-        raise ParameterError(f"{where} must be {kind}, got {value!r} ({type(value).__name__}); "
-                             f"e.g. -p {name} {_example(kind, p)}")
+        raise ParameterError(
+            f"{where} must be {kind}, got {value!r} ({type(value).__name__}); "
+            f"e.g. -p {name} {_example(kind, p)}"
+        )
     if "choices" in p and value not in p["choices"]:
         raise ParameterError(f"{where} must be one of {p['choices']}, got {value!r}")
     if "min" in p and value < p["min"]:
         raise ParameterError(f"{where} must be >= {p['min']}, got {value!r}")
     if "max" in p and value > p["max"]:
         raise ParameterError(f"{where} must be <= {p['max']}, got {value!r}")
+    if "form" in p and not _has_form(value, p["form"]):
+        raise ParameterError(
+            f"{where} must be of the form {p['form']}, got {value!r}; "
+            f"e.g. {', '.join(str(v) for v in _form_examples(p['form']))}"
+        )
+    if "pattern" in p and not re.fullmatch(p["pattern"], value):
+        raise ParameterError(f"{where} must match {p['pattern']!r}, got {value!r}")
     return value
+
+
+def _form(form: str) -> tuple[int, int]:
+    """``"6n+2"`` -> (6, 2): the values a·n + b for n >= 1."""
+    match = re.fullmatch(r"(\d+)n(?:\+(\d+))?", form.replace(" ", ""))
+    if not match:
+        raise ValueError(f"a form is written like 6n+2 or 3n, got {form!r}")
+    return int(match[1]), int(match[2] or 0)
+
+
+def _has_form(value: int, form: str) -> bool:
+    a, b = _form(form)
+    return value >= a + b and (value - b) % a == 0
+
+
+def _form_examples(form: str) -> list[int]:
+    a, b = _form(form)
+    return [a * n + b for n in (1, 2, 3, 5)]
 
 
 def _example(kind: str, p: dict) -> str:
@@ -113,16 +262,20 @@ def _example(kind: str, p: dict) -> str:
     return {"int": "3", "float": "0.1", "str": "'text'", "bool": "True"}[kind]
 
 
-def resolve(notebook: str, preset: str = DEFAULT_PRESET, explicit: dict[str, Any] | None = None) -> dict[str, Any]:
+def resolve(
+    notebook: str, preset: str = DEFAULT_PRESET, explicit: dict[str, Any] | None = None
+) -> Params:
     """The preset's values with ``explicit`` values on top, all validated; includes ``preset``."""
     spec = load_spec(notebook)
     if not isinstance(preset, str):
-        raise ParameterError(f"{notebook}: parameter 'preset' must be a string, got {preset!r}")
+        raise ParameterError(
+            f"{notebook}: parameter 'preset' must be a string, got {preset!r}"
+        )
     values = spec.preset(preset)
     for name, value in (explicit or {}).items():
         if name != "preset":
             values[name] = check_value(spec, name, value)
-    return {"preset": preset, **values}
+    return Params.of(notebook, {"preset": preset, **values})
 
 
 def injected_names(history: list[str]) -> set[str]:
@@ -131,12 +284,17 @@ def injected_names(history: list[str]) -> set[str]:
     for source in reversed(history):
         if source.lstrip().startswith("# Parameters"):
             tree = ast.parse(source)
-            return {t.id for node in tree.body if isinstance(node, ast.Assign)
-                    for t in node.targets if isinstance(t, ast.Name)}
+            return {
+                t.id
+                for node in tree.body
+                if isinstance(node, ast.Assign)
+                for t in node.targets
+                if isinstance(t, ast.Name)
+            }
     return set()
 
 
-def from_namespace(notebook: str, namespace: dict[str, Any]) -> dict[str, Any]:
+def from_namespace(notebook: str, namespace: dict[str, Any]) -> Params:
     """Resolve a notebook's parameters from its globals, after its ``parameters`` cell has run.
 
     A parameter counts as explicit when papermill injected it or when its value differs from the
@@ -148,8 +306,11 @@ def from_namespace(notebook: str, namespace: dict[str, Any]) -> dict[str, Any]:
     injected = injected_names(namespace.get("In", []))
     for name in sorted(injected - set(spec.parameters) - {"preset"}):
         check_value(spec, name, None)  # raises "unknown parameter", with a suggestion
-    explicit = {name: namespace[name] for name in spec.parameters
-                if name in injected or namespace.get(name, cpu[name]) != cpu[name]}
+    explicit = {
+        name: namespace[name]
+        for name in spec.parameters
+        if name in injected or namespace.get(name, cpu[name]) != cpu[name]
+    }
     return resolve(notebook, namespace.get("preset", DEFAULT_PRESET), explicit)
 
 

@@ -12,7 +12,16 @@ from pathlib import Path
 
 import torch
 
-PACKAGES = ("reprobook", "torch", "torchvision", "numpy", "pandas", "scipy", "matplotlib", "papermill")
+PACKAGES = (
+    "reprobook",
+    "torch",
+    "torchvision",
+    "numpy",
+    "pandas",
+    "scipy",
+    "matplotlib",
+    "papermill",
+)
 
 
 def repo_root() -> Path | None:
@@ -37,10 +46,22 @@ def git_state() -> tuple[str | None, bool | None]:
     if root is None:
         return os.environ.get("REPROBOOK_COMMIT"), None
     try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
-                                check=True).stdout.strip()
-        dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                                    capture_output=True, text=True, check=True).stdout.strip())
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = bool(
+            subprocess.run(
+                ["git", "status", "--porcelain", "--untracked-files=no"],
+                cwd=root,
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.strip()
+        )
         return commit, dirty
     except (OSError, subprocess.CalledProcessError):
         return None, None
@@ -59,11 +80,19 @@ def cpu_name() -> str:
 def hardware() -> dict:
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
     try:
-        memory_gb = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
+        memory_gb = round(
+            os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1
+        )
     except (ValueError, OSError, AttributeError):
         memory_gb = None
-    return dict(device="cuda" if gpu else "cpu", cpu=cpu_name(), cores=os.cpu_count(),
-                torch_threads=torch.get_num_threads(), gpu=gpu, memory_gb=memory_gb)
+    return dict(
+        device="cuda" if gpu else "cpu",
+        cpu=cpu_name(),
+        cores=os.cpu_count(),
+        torch_threads=torch.get_num_threads(),
+        gpu=gpu,
+        memory_gb=memory_gb,
+    )
 
 
 def versions() -> dict:
@@ -78,8 +107,19 @@ def versions() -> dict:
 
 def collect(wall_time_s: float | None = None, started: float | None = None) -> dict:
     commit, dirty = git_state()
-    when = datetime.fromtimestamp(started, timezone.utc) if started else datetime.now(timezone.utc)
-    return dict(git_commit=commit, git_dirty=dirty, python=platform.python_version(),
-                platform=platform.platform(), packages=versions(), hardware=hardware(),
-                started_utc=when.strftime("%Y-%m-%dT%H:%M:%SZ"), wall_time_s=wall_time_s,
-                hostname=socket.gethostname())
+    when = (
+        datetime.fromtimestamp(started, timezone.utc)
+        if started
+        else datetime.now(timezone.utc)
+    )
+    return dict(
+        git_commit=commit,
+        git_dirty=dirty,
+        python=platform.python_version(),
+        platform=platform.platform(),
+        packages=versions(),
+        hardware=hardware(),
+        started_utc=when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        wall_time_s=wall_time_s,
+        hostname=socket.gethostname(),
+    )

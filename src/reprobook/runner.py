@@ -28,19 +28,33 @@ def notebook_path(repo: Path, name: str) -> Path:
     return repo / "notebooks" / f"{name}.ipynb"
 
 
-def validate(names: list[str], preset: str, overrides: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def validate(
+    names: list[str], preset: str, overrides: dict[str, Any]
+) -> dict[str, dict[str, Any]]:
     """Resolve every notebook's parameters first, so a typo fails before any notebook runs.
     An override that a notebook does not have is an error unless another selected notebook has it."""
     specs = {name: params.load_spec(name) for name in names}
     for key in overrides:
         if not any(key in spec.parameters for spec in specs.values()):
-            params.check_value(specs[names[0]], key, overrides[key])  # raises 'unknown parameter'
-    return {name: params.resolve(name, preset, {k: v for k, v in overrides.items() if k in spec.parameters})
-            for name, spec in specs.items()}
+            params.check_value(
+                specs[names[0]], key, overrides[key]
+            )  # raises 'unknown parameter'
+    return {
+        name: params.resolve(
+            name, preset, {k: v for k, v in overrides.items() if k in spec.parameters}
+        )
+        for name, spec in specs.items()
+    }
 
 
-def run_notebooks(repo: Path, names: list[str], preset: str, overrides: dict[str, Any], build: Path,
-                  log_output: bool = False) -> list[RunOutcome]:
+def run_notebooks(
+    repo: Path,
+    names: list[str],
+    preset: str,
+    overrides: dict[str, Any],
+    build: Path,
+    log_output: bool = False,
+) -> list[RunOutcome]:
     """Run each notebook at ``preset`` with ``overrides``; keep going past failures, report them all."""
     import papermill as pm
 
@@ -48,7 +62,10 @@ def run_notebooks(repo: Path, names: list[str], preset: str, overrides: dict[str
     out_dir, results = build / "notebooks", build / "results"
     out_dir.mkdir(parents=True, exist_ok=True)
     results.mkdir(parents=True, exist_ok=True)
-    env = {"REPROBOOK_RESULTS": str(results.resolve()), "REPROBOOK_PROGRESS": "0" if not log_output else "1"}
+    env = {
+        "REPROBOOK_RESULTS": str(results.resolve()),
+        "REPROBOOK_PROGRESS": "0" if not log_output else "1",
+    }
     old_env = {k: os.environ.get(k) for k in env}
     os.environ.update(env)  # the kernel inherits this process's environment
     outcomes = []
@@ -58,14 +75,30 @@ def run_notebooks(repo: Path, names: list[str], preset: str, overrides: dict[str
             start = time.time()
             print(f"▶ {name} at preset {preset!r} → {output}", flush=True)
             try:
-                pm.execute_notebook(str(notebook_path(repo, name)), str(output), parameters=resolved[name],
-                                    cwd=str(repo / "notebooks"), log_output=log_output, progress_bar=not log_output,
-                                    kernel_name="python3")
+                pm.execute_notebook(
+                    str(notebook_path(repo, name)),
+                    str(output),
+                    parameters=resolved[name],
+                    cwd=str(repo / "notebooks"),
+                    log_output=log_output,
+                    progress_bar=not log_output,
+                    kernel_name="python3",
+                )
                 outcomes.append(RunOutcome(name, output, time.time() - start))
             except Exception as err:  # noqa: BLE001 - reported at the end, the other notebooks still run
                 message = f"{type(err).__name__}: {err}".strip()
-                outcomes.append(RunOutcome(name, output, time.time() - start, message or traceback.format_exc()))
-            print(f"  {'ok' if outcomes[-1].ok else 'FAILED'} in {outcomes[-1].seconds:.1f} s", flush=True)
+                outcomes.append(
+                    RunOutcome(
+                        name,
+                        output,
+                        time.time() - start,
+                        message or traceback.format_exc(),
+                    )
+                )
+            print(
+                f"  {'ok' if outcomes[-1].ok else 'FAILED'} in {outcomes[-1].seconds:.1f} s",
+                flush=True,
+            )
     finally:
         for k, v in old_env.items():
             if v is None:

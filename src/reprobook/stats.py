@@ -1,10 +1,13 @@
-"""Uncertainty: confidence intervals from seeds (Student t) and from resampling (bootstrap)."""
+"""Uncertainty: confidence intervals from seeds (Student t) and from resampling (bootstrap).
+
+Every interval function returns an :class:`Estimate`; every bootstrap ends in :meth:`Estimate.from_draws`.
+"""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Callable, Sequence
 
 import numpy as np
 from scipy import stats as st
@@ -20,10 +23,29 @@ class Estimate:
     n: int = 1
 
     @classmethod
-    def point(cls, value: float) -> "Estimate":
+    def point(cls, value: float) -> Estimate:
         """An exact, deterministic number (e.g. a float64 identity check): no interval."""
         value = float(value)
         return cls(value, value, value, 1)
+
+    @classmethod
+    def from_draws(cls, point: float, draws, n: int, level: float = 0.95) -> Estimate:
+        """``point`` with the percentile interval of bootstrap ``draws`` (a central ``level`` share)."""
+        low, high = np.quantile(
+            np.asarray(draws, dtype=float), [0.5 - level / 2, 0.5 + level / 2]
+        )
+        return cls(float(point), float(low), float(high), n)
+
+    def scaled(self, factor: float) -> Estimate:
+        """The same estimate in other units (e.g. ``factor=100`` for percentage points)."""
+        return Estimate(
+            self.mean * factor, self.low * factor, self.high * factor, self.n
+        )
+
+    @property
+    def yerr(self) -> list[float]:
+        """``[[below], [above]]``-ready distances from the mean to the interval's ends (matplotlib)."""
+        return [self.mean - self.low, self.high - self.mean]
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -46,28 +68,36 @@ def mean_ci(values: Sequence[float], level: float = 0.95) -> Estimate:
     m = float(x.mean())
     if len(x) == 1 or not np.isfinite(x).all():
         return Estimate(m, m, m, len(x))
-    half = float(st.t.ppf(0.5 + level / 2, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x)))
+    half = float(
+        st.t.ppf(0.5 + level / 2, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x))
+    )
     return Estimate(m, m - half, m + half, len(x))
 
 
-def bootstrap_ci(values: Sequence[float], statistic: Callable[[np.ndarray], float] = np.mean,
-                 level: float = 0.95, resamples: int = 4000, seed: int = 0) -> Estimate:
+def bootstrap_ci(
+    values: Sequence[float],
+    statistic: Callable[[np.ndarray], float] = np.mean,
+    level: float = 0.95,
+    resamples: int = 4000,
+    seed: int = 0,
+) -> Estimate:
     """Percentile bootstrap interval of ``statistic`` over ``values`` (resampled with replacement)."""
     x = np.asarray(values, dtype=float)
     estimate = float(statistic(x))
     if len(x) < 2:
         return Estimate(estimate, estimate, estimate, len(x))
     rng = np.random.default_rng(seed)
-    draws = np.array([statistic(x[rng.integers(0, len(x), len(x))]) for _ in range(resamples)])
-    low, high = np.quantile(draws, [0.5 - level / 2, 0.5 + level / 2])
-    return Estimate(estimate, float(low), float(high), len(x))
+    draws = [statistic(x[rng.integers(0, len(x), len(x))]) for _ in range(resamples)]
+    return Estimate.from_draws(estimate, draws, len(x), level)
 
 
 def paired_difference(a: Sequence[float], b: Sequence[float], **kw) -> Estimate:
     """Bootstrap interval of mean(a − b) for paired measurements (same seed, same cell of a grid)."""
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if a.shape != b.shape:
-        raise ValueError(f"paired values must have the same shape, got {a.shape} and {b.shape}")
+        raise ValueError(
+            f"paired values must have the same shape, got {a.shape} and {b.shape}"
+        )
     return bootstrap_ci(a - b, **kw)
 
 
@@ -78,8 +108,9 @@ def _groups(x) -> list[np.ndarray]:
     return [x] if x.ndim == 2 else list(x)
 
 
-def paired_accuracy_difference(a, b, resamples: int = 2000, seed: int = 0,
-                               level: float = 0.95) -> tuple[float, float, float]:
+def paired_accuracy_difference(
+    a, b, resamples: int = 2000, seed: int = 0, level: float = 0.95
+) -> Estimate:
     """Mean accuracy difference a − b with a percentile interval from a two-level bootstrap.
 
     ``a`` and ``b`` hold correctness (0/1) per [seed, test example], one such array per group (task ×
@@ -90,9 +121,13 @@ def paired_accuracy_difference(a, b, resamples: int = 2000, seed: int = 0,
     an interval for the accuracy of ``a``.
     """
     ga, gb = _groups(a), _groups(b)
-    if len(ga) != len(gb) or any(x.shape != y.shape or x.ndim != 2 for x, y in zip(ga, gb)):
-        raise ValueError(f"paired arrays must have the same shape, got {[x.shape for x in ga]} and "
-                         f"{[y.shape for y in gb]}")
+    if len(ga) != len(gb) or any(
+        x.shape != y.shape or x.ndim != 2 for x, y in zip(ga, gb)
+    ):
+        raise ValueError(
+            f"paired arrays must have the same shape, got {[x.shape for x in ga]} and "
+            f"{[y.shape for y in gb]}"
+        )
     diffs = [x - y for x, y in zip(ga, gb)]
     point = float(np.mean([d.mean() for d in diffs]))
     rng = np.random.default_rng(seed)
@@ -104,7 +139,25 @@ def paired_accuracy_difference(a, b, resamples: int = 2000, seed: int = 0,
             r = min(chunk, resamples - start)
             seeds = rng.integers(0, s, (r, s))
             examples = rng.integers(0, n, (r, n))
-            seed_mean = diff[seeds].mean(1)         # [r, N]: mean over the resampled seeds, per example
-            draws[start:start + r] += np.take_along_axis(seed_mean, examples, axis=1).mean(1) / len(diffs)
-    low, high = np.quantile(draws, [0.5 - level / 2, 0.5 + level / 2])
-    return point, float(low), float(high)
+            seed_mean = diff[seeds].mean(
+                1
+            )  # [r, N]: mean over the resampled seeds, per example
+            draws[start : start + r] += np.take_along_axis(
+                seed_mean, examples, axis=1
+            ).mean(1) / len(diffs)
+    return Estimate.from_draws(point, draws, min(d.shape[0] for d in diffs), level)
+
+
+def accuracy(correct, **kw) -> Estimate:
+    """Mean accuracy of 0/1 correctness per [seed, test example] with the same two-level bootstrap."""
+    groups = _groups(correct)
+    return paired_accuracy_difference(groups, [np.zeros_like(g) for g in groups], **kw)
+
+
+def slope(x: Sequence[float], y: Sequence[float]) -> float:
+    """Least-squares slope of ``y`` against ``x``: Σ(x−x̄)(y−ȳ) / Σ(x−x̄)²."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if len(x) < 2:
+        raise ValueError("a slope needs at least two points")
+    xc = x - x.mean()
+    return float((xc * (y - y.mean())).sum() / (xc * xc).sum())

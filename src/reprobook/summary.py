@@ -161,22 +161,28 @@ def render_summary(
     rows = []
     for r in results:
         prov = r.get("provenance") or {}
-        rows.append([
-            f"{{ref}}`{_cell(r['notebook'])} <{_label(r)}>`",
-            _badge(r.get("verdict")),
-            f"`{r.get('preset', '?')}`",
-            _cell(_hardware(prov)),
-            _duration(prov.get("wall_time_s")),
-            _commit(prov),
-        ])
-    lines += _table(["notebook", "verdict", "preset", "hardware", "run time", "commit"], rows)
+        rows.append(
+            [
+                f"{{ref}}`{_cell(r['notebook'])} <{_label(r)}>`",
+                _badge(r.get("verdict")),
+                f"`{r.get('preset', '?')}`",
+                _cell(_hardware(prov)),
+                _duration(prov.get("wall_time_s")),
+                _commit(prov),
+            ]
+        )
+    lines += _table(
+        ["notebook", "verdict", "preset", "hardware", "run time", "commit"], rows
+    )
 
     for r in results:
         lines += [""] + _section(r, bib_keys, notebook_docs)
     return "\n".join(lines) + "\n"
 
 
-def _section(r: dict, bib_keys: Collection[str] | None, notebook_docs: Collection[str]) -> list[str]:
+def _section(
+    r: dict, bib_keys: Collection[str] | None, notebook_docs: Collection[str]
+) -> list[str]:
     """The section of one notebook: facts, claim, and the table of sub-claims."""
     name = str(r["notebook"])
     prov = r.get("provenance") or {}
@@ -212,17 +218,26 @@ def _section(r: dict, bib_keys: Collection[str] | None, notebook_docs: Collectio
     for sub in r.get("subclaims") or []:
         first = True
         for c in sub.get("criteria") or [{}]:
-            label = f"{_cell(sub.get('name', '?'))} ({_badge(sub.get('verdict'))})" if first else ""
+            label = (
+                f"{_cell(sub.get('name', '?'))} ({_badge(sub.get('verdict'))})"
+                if first
+                else ""
+            )
             first = False
-            rows.append([
-                label,
-                _cell(c.get("description") or c.get("name") or "–"),
-                _cell(c.get("paper")),
-                _cell(_measured(c.get("measured"))),
-                _cell(c.get("status") or "–"),
-            ])
+            rows.append(
+                [
+                    label,
+                    _cell(c.get("description") or c.get("name") or "–"),
+                    _cell(c.get("paper")),
+                    _cell(_measured(c.get("measured"))),
+                    _cell(c.get("status") or "–"),
+                ]
+            )
     if rows:
-        lines += _table(["sub-claim", "criterion", "paper", "ours (mean [low, high])", "status"], rows)
+        lines += _table(
+            ["sub-claim", "criterion", "paper", "ours (mean [low, high])", "status"],
+            rows,
+        )
     else:
         lines.append("No sub-claims were recorded for this run.")
     return lines

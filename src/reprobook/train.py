@@ -11,22 +11,23 @@ from __future__ import annotations
 import math
 import os
 import time
-from contextlib import nullcontext
-from dataclasses import dataclass
-from typing import Callable
-
 import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
 
 import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-with warnings.catch_warnings():  # without ipywidgets tqdm.auto warns, then falls back to the text bar
+with (
+    warnings.catch_warnings()
+):  # without ipywidgets tqdm.auto warns, then falls back to the text bar
     warnings.simplefilter("ignore")
     from tqdm.auto import tqdm
 
-from .data import ImageData
+from .data import ImageData, normaliser
 
 
 def pick_device(name: str | None = None) -> torch.device:
@@ -40,12 +41,9 @@ def progress_enabled() -> bool:
     return os.environ.get("REPROBOOK_PROGRESS", "1") not in ("0", "false", "no")
 
 
-def normalise(x: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
-    """uint8 images → float, per-channel standardised (``mean``/``std`` shaped [C, 1, 1], in [0, 1] units)."""
-    return (x.float() / 255 - mean) / std
-
-
-def random_crop_flip(x: torch.Tensor, pad: int, generator: torch.Generator, flip: bool = True) -> torch.Tensor:
+def random_crop_flip(
+    x: torch.Tensor, pad: int, generator: torch.Generator, flip: bool = True
+) -> torch.Tensor:
     """Random ``pad``-pixel translations (zero padding, then crop back) and horizontal flips, per image."""
     n, _, h, w = x.shape
     if pad:
@@ -57,31 +55,42 @@ def random_crop_flip(x: torch.Tensor, pad: int, generator: torch.Generator, flip
         batch = torch.arange(n, device=x.device).view(n, 1, 1).expand(n, h, w)
         x = padded.permute(0, 2, 3, 1)[batch, rows, cols].permute(0, 3, 1, 2)
     if flip:
-        mirror = (torch.rand(n, generator=generator) < 0.5).to(x.device).view(n, 1, 1, 1)
+        mirror = (
+            (torch.rand(n, generator=generator) < 0.5).to(x.device).view(n, 1, 1, 1)
+        )
         x = torch.where(mirror, x.flip(3), x)
     return x
 
 
 @dataclass
 class TrainConfig:
-    epochs: float = 1.0           # may be fractional: the run stops after round(epochs * steps_per_epoch) steps
+    epochs: float = 1.0  # may be fractional: the run stops after round(epochs * steps_per_epoch) steps
     batch_size: int = 128
     lr: float = 0.05
     momentum: float = 0.9
     weight_decay: float = 5e-4
-    optimizer: str = "sgd"        # "sgd" (Nesterov) or "adam"
-    warmup: float = 0.1           # fraction of steps with a linear warm-up; then linear decay to zero
-    augment: bool = False         # random crop (pad 4 for 32 px, 2 otherwise) + flip; not for digits
+    optimizer: str = "sgd"  # "sgd" (Nesterov) or "adam"
+    warmup: float = (
+        0.1  # fraction of steps with a linear warm-up; then linear decay to zero
+    )
+    augment: bool = (
+        False  # random crop (pad 4 for 32 px, 2 otherwise) + flip; not for digits
+    )
     label_smoothing: float = 0.0
     grad_clip: float | None = None
-    evals: int = 1                # evaluations on the test split per epoch (history rows)
+    evals: int = 1  # evaluations on the test split per epoch (history rows)
 
 
 def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
     params = [p for p in model.parameters() if p.requires_grad]
     if cfg.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.momentum > 0,
-                               weight_decay=cfg.weight_decay)
+        return torch.optim.SGD(
+            params,
+            lr=cfg.lr,
+            momentum=cfg.momentum,
+            nesterov=cfg.momentum > 0,
+            weight_decay=cfg.weight_decay,
+        )
     if cfg.optimizer == "adam":
         return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     raise ValueError(f"optimizer must be 'sgd' or 'adam', got {cfg.optimizer!r}")
@@ -97,45 +106,98 @@ def model_inputs(data, device: torch.device) -> Callable[[torch.Tensor], torch.T
     """How a batch of ``data.x_*`` becomes model input: uint8 images are standardised with the dataset's
     channel statistics; anything else (token ids, features) goes in as it is."""
     if isinstance(data, ImageData):
-        mean = torch.tensor(data.mean, device=device).view(-1, 1, 1)
-        std = torch.tensor(data.std, device=device).view(-1, 1, 1)
-        return lambda x: normalise(x, mean, std)
+        return normaliser(data.mean, data.std, device)
     return lambda x: x
 
 
-@torch.inference_mode()
-def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
-             inputs: Callable[[torch.Tensor], torch.Tensor] = lambda x: x, batch_size: int = 1000) -> tuple[float, float]:
-    """Mean cross-entropy and accuracy of ``model`` on ``inputs(x)`` with labels ``y``, in eval mode."""
+@contextmanager
+def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
+    """``model`` in eval mode inside the block, back in the mode it had afterwards."""
     was_training = model.training
     model.eval()
-    loss, correct = 0.0, 0
-    for i in range(0, len(x), batch_size):
-        xb, yb = x[i:i + batch_size], y[i:i + batch_size]
-        with autocast(xb.device):
-            logits = model(inputs(xb)).float()
-        loss += F.cross_entropy(logits, yb, reduction="sum").item()
-        correct += (logits.argmax(1) == yb).sum().item()
-    model.train(was_training)
-    return loss / len(x), correct / len(x)
+    try:
+        yield model
+    finally:
+        model.train(was_training)
+
+
+@torch.inference_mode()
+def predict(
+    model: nn.Module,
+    x: torch.Tensor,
+    inputs: Callable[[torch.Tensor], torch.Tensor] = lambda x: x,
+    batch_size: int = 1000,
+    mixed_precision: bool = True,
+) -> torch.Tensor:
+    """Float logits ``[N, classes]`` of ``model`` (eval mode) on ``inputs(x)``, in batches, on the model's
+    device. ``mixed_precision=False`` keeps bf16 autocast off on CUDA (fake quantization needs fp32)."""
+    device = next(model.parameters()).device
+    out = []
+    with eval_mode(model):
+        for i in range(0, len(x), batch_size):
+            with autocast(device) if mixed_precision else nullcontext():
+                out.append(model(inputs(x[i : i + batch_size].to(device))).float())
+    return torch.cat(out)
+
+
+def correct(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, inputs=lambda x: x, **kw
+) -> torch.Tensor:
+    """Per-example correctness (bool, on the CPU): the unit of the paired comparisons."""
+    return predict(model, x, inputs, **kw).argmax(1).cpu() == y.cpu()
+
+
+def evaluate(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    inputs: Callable[[torch.Tensor], torch.Tensor] = lambda x: x,
+    batch_size: int = 1000,
+) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy of ``model`` on ``inputs(x)`` with labels ``y``, in eval mode."""
+    logits = predict(model, x, inputs, batch_size)
+    y = y.to(logits.device)
+    return F.cross_entropy(logits, y).item(), (
+        logits.argmax(1) == y
+    ).float().mean().item()
 
 
 def final_losses(model: nn.Module, data, device: str | None = None) -> dict[str, float]:
     """Loss and accuracy of the trained model on the whole training and test splits (eval mode)."""
     dev = pick_device(device)
     inputs = model_inputs(data, dev)
-    train_loss, train_acc = evaluate(model, data.x_train.to(dev), data.y_train.to(dev), inputs)
-    test_loss, test_acc = evaluate(model, data.x_test.to(dev), data.y_test.to(dev), inputs)
-    return dict(train_loss=train_loss, train_acc=train_acc, test_loss=test_loss, test_acc=test_acc)
+    train_loss, train_acc = evaluate(
+        model, data.x_train.to(dev), data.y_train.to(dev), inputs
+    )
+    test_loss, test_acc = evaluate(
+        model, data.x_test.to(dev), data.y_test.to(dev), inputs
+    )
+    return dict(
+        train_loss=train_loss,
+        train_acc=train_acc,
+        test_loss=test_loss,
+        test_acc=test_acc,
+    )
 
 
 def autocast(device: torch.device):
     """bf16 autocast on CUDA; full precision on the CPU (bf16 matmuls are slow and noisy there)."""
-    return torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
+    return (
+        torch.autocast("cuda", dtype=torch.bfloat16)
+        if device.type == "cuda"
+        else nullcontext()
+    )
 
 
-def fit(model: nn.Module, data, cfg: TrainConfig, seed: int = 0, device: str | None = None,
-        desc: str = "train", after_step: Callable[[], None] | None = None) -> pd.DataFrame:
+def fit(
+    model: nn.Module,
+    data,
+    cfg: TrainConfig,
+    seed: int = 0,
+    device: str | None = None,
+    desc: str = "train",
+    after_step: Callable[[], None] | None = None,
+) -> pd.DataFrame:
     """Train ``model`` on ``data.x_train`` and return its history, one row per evaluation.
 
     ``data`` is an :class:`~reprobook.data.ImageData` or any object with ``x_train``, ``y_train``,
@@ -163,12 +225,18 @@ def fit(model: nn.Module, data, cfg: TrainConfig, seed: int = 0, device: str | N
     rows, diverged, order = [], False, torch.empty(0, dtype=torch.long)
     run_loss = run_correct = run_seen = 0.0
     start = last = time.perf_counter()
-    bar = tqdm(range(total), desc=desc, disable=not progress_enabled(), leave=False, mininterval=2)
+    bar = tqdm(
+        range(total),
+        desc=desc,
+        disable=not progress_enabled(),
+        leave=False,
+        mininterval=2,
+    )
     for step in bar:
         k = step % steps_per_epoch
         if k == 0:
             order = torch.randperm(len(x), generator=g).to(dev)
-        idx = order[k * cfg.batch_size:(k + 1) * cfg.batch_size]
+        idx = order[k * cfg.batch_size : (k + 1) * cfg.batch_size]
         xb, yb = x[idx], y[idx]
         if cfg.augment:
             xb = random_crop_flip(xb, pad, g)
@@ -176,7 +244,9 @@ def fit(model: nn.Module, data, cfg: TrainConfig, seed: int = 0, device: str | N
             group["lr"] = base * lr_factor(step, total, cfg.warmup)
         with autocast(dev):
             logits = model(inputs(xb))
-            loss = F.cross_entropy(logits.float(), yb, label_smoothing=cfg.label_smoothing)
+            loss = F.cross_entropy(
+                logits.float(), yb, label_smoothing=cfg.label_smoothing
+            )
         if not torch.isfinite(loss):
             diverged = True
         else:
@@ -193,12 +263,22 @@ def fit(model: nn.Module, data, cfg: TrainConfig, seed: int = 0, device: str | N
         if diverged or (step + 1) % eval_every == 0 or step + 1 == total:
             now = time.perf_counter()
             test_loss, test_acc = evaluate(model, x_test, y_test, inputs)
-            rows.append(dict(epoch=(step + 1) / steps_per_epoch, step=step + 1, lr=opt.param_groups[0]["lr"],
-                             train_loss=run_loss / run_seen if run_seen else math.nan,
-                             train_acc=run_correct / run_seen if run_seen else math.nan,
-                             test_loss=test_loss, test_acc=test_acc, seconds=now - start,
-                             images_per_s=run_seen / max(now - last, 1e-9)))
-            bar.set_postfix(loss=f"{rows[-1]['train_loss']:.3f}", test_acc=f"{test_acc:.3f}")
+            rows.append(
+                dict(
+                    epoch=(step + 1) / steps_per_epoch,
+                    step=step + 1,
+                    lr=opt.param_groups[0]["lr"],
+                    train_loss=run_loss / run_seen if run_seen else math.nan,
+                    train_acc=run_correct / run_seen if run_seen else math.nan,
+                    test_loss=test_loss,
+                    test_acc=test_acc,
+                    seconds=now - start,
+                    images_per_s=run_seen / max(now - last, 1e-9),
+                )
+            )
+            bar.set_postfix(
+                loss=f"{rows[-1]['train_loss']:.3f}", test_acc=f"{test_acc:.3f}"
+            )
             run_loss = run_correct = run_seen = 0.0
             last = time.perf_counter()
         if diverged:

@@ -30,7 +30,7 @@ and momentum would otherwise move them).
 from __future__ import annotations
 
 import math
-from typing import Mapping
+from collections.abc import Mapping
 
 import torch
 from torch import nn
@@ -40,9 +40,15 @@ RATIOS = ("erk", "er", "uniform", "uniform+")
 
 def prunable_layers(model: nn.Module) -> dict[str, nn.Module]:
     """The model's ``Conv2d`` and ``Linear`` layers by module name, in registration order."""
-    layers = {name: m for name, m in model.named_modules() if isinstance(m, (nn.Conv2d, nn.Linear))}
+    layers = {
+        name: m
+        for name, m in model.named_modules()
+        if isinstance(m, (nn.Conv2d, nn.Linear))
+    }
     if not layers:
-        raise ValueError(f"{type(model).__name__} has no Conv2d or Linear layer to prune")
+        raise ValueError(
+            f"{type(model).__name__} has no Conv2d or Linear layer to prune"
+        )
     return layers
 
 
@@ -54,11 +60,15 @@ def weight_shapes(model: nn.Module) -> dict[str, tuple[int, ...]]:
 def _check_density(density: float) -> float:
     density = float(density)
     if not 0 < density <= 1:
-        raise ValueError(f"density must be in (0, 1], got {density} (sparsity = 1 - density)")
+        raise ValueError(
+            f"density must be in (0, 1], got {density} (sparsity = 1 - density)"
+        )
     return density
 
 
-def erk_densities(shapes: Mapping[str, tuple[int, ...]], density: float, kernel: bool = True) -> dict[str, float]:
+def erk_densities(
+    shapes: Mapping[str, tuple[int, ...]], density: float, kernel: bool = True
+) -> dict[str, float]:
     """ERK (``kernel=True``) or ER densities at global density ``density`` (see the module docstring)."""
     density = _check_density(density)
     n = {name: math.prod(s) for name, s in shapes.items()}
@@ -78,8 +88,9 @@ def erk_densities(shapes: Mapping[str, tuple[int, ...]], density: float, kernel:
     return {name: 1.0 if name in dense else eps * raw[name] for name in shapes}
 
 
-def uniform_densities(shapes: Mapping[str, tuple[int, ...]], density: float,
-                      dense_first: bool = False) -> dict[str, float]:
+def uniform_densities(
+    shapes: Mapping[str, tuple[int, ...]], density: float, dense_first: bool = False
+) -> dict[str, float]:
     """Every layer at ``density``; ``dense_first`` gives Uniform+ (see the module docstring)."""
     density = _check_density(density)
     if not dense_first:
@@ -95,15 +106,24 @@ def uniform_densities(shapes: Mapping[str, tuple[int, ...]], density: float,
         return fixed
     other = budget / sum(n[name] for name in rest)
     if not 0 < other <= 1:
-        raise ValueError(f"uniform+ cannot reach global density {density}: with the first layer dense the "
-                         f"other layers would need density {other:.3g}")
+        raise ValueError(
+            f"uniform+ cannot reach global density {density}: with the first layer dense the "
+            f"other layers would need density {other:.3g}"
+        )
     return {name: fixed.get(name, other) for name in names}
 
 
-def layer_densities(model_or_shapes: nn.Module | Mapping[str, tuple[int, ...]], density: float,
-                    ratio: str = "erk") -> dict[str, float]:
+def layer_densities(
+    model_or_shapes: nn.Module | Mapping[str, tuple[int, ...]],
+    density: float,
+    ratio: str = "erk",
+) -> dict[str, float]:
     """Per-layer densities of a model (or of weight shapes) for one of :data:`RATIOS`."""
-    shapes = weight_shapes(model_or_shapes) if isinstance(model_or_shapes, nn.Module) else dict(model_or_shapes)
+    shapes = (
+        weight_shapes(model_or_shapes)
+        if isinstance(model_or_shapes, nn.Module)
+        else dict(model_or_shapes)
+    )
     if ratio == "erk":
         return erk_densities(shapes, density)
     if ratio == "er":
@@ -115,21 +135,28 @@ def layer_densities(model_or_shapes: nn.Module | Mapping[str, tuple[int, ...]], 
     raise ValueError(f"ratio must be one of {RATIOS}, got {ratio!r}")
 
 
-def kept_counts(shapes: Mapping[str, tuple[int, ...]], densities: Mapping[str, float]) -> dict[str, int]:
+def kept_counts(
+    shapes: Mapping[str, tuple[int, ...]], densities: Mapping[str, float]
+) -> dict[str, int]:
     """Weights kept per layer: ``d_l·n_l`` rounded by largest remainder so that the total is
     ``round(Σ d_l·n_l)`` and every layer is within one weight of its target."""
     n = {name: math.prod(s) for name, s in shapes.items()}
     target = {name: min(1.0, max(0.0, densities[name])) * n[name] for name in shapes}
     counts = {name: math.floor(t) for name, t in target.items()}
     short = round(sum(target.values())) - sum(counts.values())
-    by_remainder = sorted(shapes, key=lambda name: target[name] - counts[name], reverse=True)
-    for name in by_remainder[:max(0, short)]:
+    by_remainder = sorted(
+        shapes, key=lambda name: target[name] - counts[name], reverse=True
+    )
+    for name in by_remainder[: max(0, short)]:
         counts[name] += 1
     return counts
 
 
-def random_masks(model: nn.Module, densities: Mapping[str, float],
-                 generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+def random_masks(
+    model: nn.Module,
+    densities: Mapping[str, float],
+    generator: torch.Generator | None = None,
+) -> dict[str, torch.Tensor]:
     """A random boolean mask per prunable layer keeping exactly ``kept_counts`` weights (uniform subset)."""
     shapes = weight_shapes(model)
     missing = set(shapes) - set(densities)
@@ -156,23 +183,35 @@ class SparseMasks:
         layers = prunable_layers(model)
         unknown = set(masks) - set(layers)
         if unknown:
-            raise ValueError(f"masks for layers the model does not have: {sorted(unknown)}")
+            raise ValueError(
+                f"masks for layers the model does not have: {sorted(unknown)}"
+            )
         self.model = model
-        self.masks = {name: masks[name].to(torch.bool) for name in layers if name in masks}
+        self.masks = {
+            name: masks[name].to(torch.bool) for name in layers if name in masks
+        }
         self._weights = {name: layers[name].weight for name in self.masks}
         for name, weight in self._weights.items():
             if tuple(self.masks[name].shape) != tuple(weight.shape):
-                raise ValueError(f"mask of {name} has shape {tuple(self.masks[name].shape)}, "
-                                 f"weight {tuple(weight.shape)}")
+                raise ValueError(
+                    f"mask of {name} has shape {tuple(self.masks[name].shape)}, "
+                    f"weight {tuple(weight.shape)}"
+                )
         self._on: dict[tuple[str, torch.device, torch.dtype], torch.Tensor] = {}
-        self._hooks = [w.register_hook(self._grad_hook(name)) for name, w in self._weights.items()]
+        self._hooks = [
+            w.register_hook(self._grad_hook(name)) for name, w in self._weights.items()
+        ]
         self.apply()
 
     @classmethod
-    def random(cls, model: nn.Module, density: float, ratio: str = "erk", seed: int = 0) -> "SparseMasks":
+    def random(
+        cls, model: nn.Module, density: float, ratio: str = "erk", seed: int = 0
+    ) -> SparseMasks:
         """Prune ``model`` at random to global ``density`` with layer-wise ``ratio`` (mask seeded by ``seed``)."""
         g = torch.Generator().manual_seed(seed)
-        return cls(model, random_masks(model, layer_densities(model, density, ratio), g))
+        return cls(
+            model, random_masks(model, layer_densities(model, density, ratio), g)
+        )
 
     def _mask(self, name: str, like: torch.Tensor) -> torch.Tensor:
         key = (name, like.device, like.dtype)
@@ -197,12 +236,19 @@ class SparseMasks:
             hook.remove()
         self._hooks = []
 
-    def table(self) -> "list[dict]":
+    def table(self) -> list[dict]:
         """Per layer: name, shape, weights, kept, mask density, and nonzero density of the weight now."""
-        return [dict(layer=name, shape=tuple(w.shape), weights=w.numel(), kept=int(self.masks[name].sum()),
-                     density=self.masks[name].float().mean().item(),
-                     nonzero_density=(w != 0).float().mean().item())
-                for name, w in self._weights.items()]
+        return [
+            dict(
+                layer=name,
+                shape=tuple(w.shape),
+                weights=w.numel(),
+                kept=int(self.masks[name].sum()),
+                density=self.masks[name].float().mean().item(),
+                nonzero_density=(w != 0).float().mean().item(),
+            )
+            for name, w in self._weights.items()
+        ]
 
     def density(self) -> float:
         """Global density of the masks over every masked weight."""
@@ -211,7 +257,10 @@ class SparseMasks:
 
     def pruned_max_abs(self) -> float:
         """Largest |weight| among the pruned entries: exactly 0.0 while the masks hold."""
-        values = [w.detach()[~self.masks[name].to(w.device)].abs() for name, w in self._weights.items()]
+        values = [
+            w.detach()[~self.masks[name].to(w.device)].abs()
+            for name, w in self._weights.items()
+        ]
         values = [v.max().item() for v in values if v.numel()]
         return max(values, default=0.0)
 

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import data
+from ... import data
 
 TASKS = ("listops", "image", "text")
 
@@ -80,17 +80,26 @@ class SequenceData:
         majority = torch.bincount(self.y_train, minlength=self.num_classes).argmax()
         return float((self.y_test == majority).float().mean())
 
-    def subset(self, n_train: int | None = None, n_test: int | None = None, seed: int = 0) -> "SequenceData":
+    def subset(
+        self, n_train: int | None = None, n_test: int | None = None, seed: int = 0
+    ) -> SequenceData:
         """A fixed, class-balanced, seeded subset (``None`` or 0 keeps a split whole)."""
         g = torch.Generator().manual_seed(seed)
         tr = data.balanced_indices(self.y_train, n_train, g)
         te = data.balanced_indices(self.y_test, n_test, g)
-        return replace(self, x_train=self.x_train[tr], y_train=self.y_train[tr],
-                       x_test=self.x_test[te], y_test=self.y_test[te])
+        return replace(
+            self,
+            x_train=self.x_train[tr],
+            y_train=self.y_train[tr],
+            x_test=self.x_test[te],
+            y_test=self.y_test[te],
+        )
 
     def __repr__(self) -> str:
-        return (f"SequenceData({self.name}: train {tuple(self.x_train.shape)}, test {tuple(self.x_test.shape)}, "
-                f"vocab {self.vocab_size}, {self.num_classes} classes, from {self.source})")
+        return (
+            f"SequenceData({self.name}: train {tuple(self.x_train.shape)}, test {tuple(self.x_test.shape)}, "
+            f"vocab {self.vocab_size}, {self.num_classes} classes, from {self.source})"
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -167,8 +176,16 @@ def evaluate_tokens(tokens: list[str]) -> int:
     return result
 
 
-def generate_listops(n_train: int, n_test: int, max_depth: int = 10, max_args: int = 10, min_length: int = 500,
-                     max_length: int = 2000, seed: int = 0, max_tries: int | None = None) -> SequenceData:
+def generate_listops(
+    n_train: int,
+    n_test: int,
+    max_depth: int = 10,
+    max_args: int = 10,
+    min_length: int = 500,
+    max_length: int = 2000,
+    seed: int = 0,
+    max_tries: int | None = None,
+) -> SequenceData:
     """Generate ListOps as LRA does: unique trees with ``min_length < length < max_length``, then a seeded
     shuffle split into ``n_train`` and ``n_test`` examples (disjoint: the set holds each tree once)."""
     rng = random.Random(seed)
@@ -178,9 +195,11 @@ def generate_listops(n_train: int, n_test: int, max_depth: int = 10, max_args: i
     while len(seen) < need:
         tries += 1
         if tries > max_tries:
-            raise RuntimeError(f"ListOps: only {len(seen)} of {need} unique trees with {min_length} < length < "
-                               f"{max_length} after {tries - 1} draws (max_depth {max_depth}, max_args {max_args}); "
-                               "widen the length window or raise max_depth/max_args")
+            raise RuntimeError(
+                f"ListOps: only {len(seen)} of {need} unique trees with {min_length} < length < "
+                f"{max_length} after {tries - 1} draws (max_depth {max_depth}, max_args {max_args}); "
+                "widen the length window or raise max_depth/max_args"
+            )
         tree, length = generate_tree(1, max_depth, max_args, rng)
         if min_length < length < max_length:
             tokens = tuple(tree_tokens(tree))
@@ -191,36 +210,81 @@ def generate_listops(n_train: int, n_test: int, max_depth: int = 10, max_args: i
     width = max(len(t) for t, _ in items)
     x = torch.zeros(len(items), width, dtype=torch.long)
     for i, (tokens, _) in enumerate(items):
-        x[i, :len(tokens)] = torch.tensor([TOKEN_ID[t] for t in tokens])
+        x[i, : len(tokens)] = torch.tensor([TOKEN_ID[t] for t in tokens])
     y = torch.tensor([label for _, label in items], dtype=torch.long)
-    source = (f"generated (LRA algorithm): max_depth {max_depth}, max_args {max_args}, "
-              f"{min_length} < length < {max_length}, seed {seed}")
-    return SequenceData("listops", x[:n_train], y[:n_train], x[n_train:], y[n_train:], len(LISTOPS_VOCAB),
-                        tuple(str(d) for d in range(10)), source)
+    source = (
+        f"generated (LRA algorithm): max_depth {max_depth}, max_args {max_args}, "
+        f"{min_length} < length < {max_length}, seed {seed}"
+    )
+    return SequenceData(
+        "listops",
+        x[:n_train],
+        y[:n_train],
+        x[n_train:],
+        y[n_train:],
+        len(LISTOPS_VOCAB),
+        tuple(str(d) for d in range(10)),
+        source,
+    )
 
 
 def decode_listops(ids: torch.Tensor) -> list[str]:
     return [LISTOPS_VOCAB[i] for i in ids.tolist() if i != 0]
 
 
-def listops(n_train: int, n_test: int, max_depth: int = 10, max_args: int = 10, min_length: int = 500,
-            max_length: int = 2000, seed: int = 0, cache: bool = True) -> SequenceData:
+def listops(
+    n_train: int,
+    n_test: int,
+    max_depth: int = 10,
+    max_args: int = 10,
+    min_length: int = 500,
+    max_length: int = 2000,
+    seed: int = 0,
+    cache: bool = True,
+) -> SequenceData:
     """:func:`generate_listops`, cached on disk under ``$REPROBOOK_CACHE/listops`` by its parameters."""
-    spec = dict(n_train=n_train, n_test=n_test, max_depth=max_depth, max_args=max_args, min_length=min_length,
-                max_length=max_length, seed=seed, version=1)
+    spec = dict(
+        n_train=n_train,
+        n_test=n_test,
+        max_depth=max_depth,
+        max_args=max_args,
+        min_length=min_length,
+        max_length=max_length,
+        seed=seed,
+        version=1,
+    )
     key = hashlib.sha1(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
     path = data.cache_dir() / "listops" / f"listops-{key}.npz"
     if cache and path.is_file():
         z = np.load(path, allow_pickle=False)
-        t = {k: torch.from_numpy(z[k]) for k in ("x_train", "y_train", "x_test", "y_test")}
-        return SequenceData("listops", t["x_train"], t["y_train"], t["x_test"], t["y_test"], len(LISTOPS_VOCAB),
-                            tuple(str(d) for d in range(10)), str(z["source"]) + f" (cached: {path.name})")
-    task = generate_listops(n_train, n_test, max_depth, max_args, min_length, max_length, seed)
+        t = {
+            k: torch.from_numpy(z[k])
+            for k in ("x_train", "y_train", "x_test", "y_test")
+        }
+        return SequenceData(
+            "listops",
+            t["x_train"],
+            t["y_train"],
+            t["x_test"],
+            t["y_test"],
+            len(LISTOPS_VOCAB),
+            tuple(str(d) for d in range(10)),
+            str(z["source"]) + f" (cached: {path.name})",
+        )
+    task = generate_listops(
+        n_train, n_test, max_depth, max_args, min_length, max_length, seed
+    )
     if cache:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp.npz")
-        np.savez_compressed(tmp, x_train=task.x_train.numpy(), y_train=task.y_train.numpy(),
-                            x_test=task.x_test.numpy(), y_test=task.y_test.numpy(), source=np.array(task.source))
+        np.savez_compressed(
+            tmp,
+            x_train=task.x_train.numpy(),
+            y_train=task.y_train.numpy(),
+            x_test=task.x_test.numpy(),
+            y_test=task.y_test.numpy(),
+            source=np.array(task.source),
+        )
         tmp.replace(path)
     return task
 
@@ -229,16 +293,25 @@ def listops(n_train: int, n_test: int, max_depth: int = 10, max_args: int = 10, 
 # CIFAR-10 as pixel sequences (LRA "Image")
 
 
-def cifar_sequences(size: int = 32, n_train: int | None = None, n_test: int | None = None,
-                    seed: int = 0) -> SequenceData:
+def cifar_sequences(
+    size: int = 32, n_train: int | None = None, n_test: int | None = None, seed: int = 0
+) -> SequenceData:
     """CIFAR-10 as grayscale pixel sequences of length ``size²`` (row-major), token id = pixel + 1.
 
     A class-balanced seeded subset, area-resized to ``size``×``size`` (32 = LRA's Image task)."""
     images = data.load("cifar10").subset(n_train, n_test, seed).resized(size)
     train_px, test_px = images.grayscale()
     x_train, x_test = (p.flatten(1).long() + 1 for p in (train_px, test_px))
-    return SequenceData("image", x_train, images.y_train, x_test, images.y_test, 257, images.classes,
-                        f"CIFAR-10 grayscale {size}×{size} ({images.source})")
+    return SequenceData(
+        "image",
+        x_train,
+        images.y_train,
+        x_test,
+        images.y_test,
+        257,
+        images.classes,
+        f"CIFAR-10 grayscale {size}×{size} ({images.source})",
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -250,7 +323,7 @@ def encode_bytes(texts: list[str], max_len: int) -> torch.Tensor:
     x = torch.zeros(len(texts), max_len, dtype=torch.long)
     for i, text in enumerate(texts):
         raw = np.frombuffer(text.encode("utf-8")[:max_len], dtype=np.uint8)
-        x[i, :len(raw)] = torch.from_numpy(raw.astype(np.int64) + 1)
+        x[i, : len(raw)] = torch.from_numpy(raw.astype(np.int64) + 1)
     return x
 
 
@@ -291,34 +364,58 @@ def find_imdb(download: bool = False) -> Path:
         except Exception as err:  # noqa: BLE001 - reported with the places looked at
             looked.append(f"download of {IMDB_URL} into {target} failed: {err}")
     else:
-        looked.append("download not requested (text_download=False)" if not download
-                      else "downloads are switched off ($REPROBOOK_DOWNLOAD=0)")
+        looked.append(
+            "download not requested (text_download=False)"
+            if not download
+            else "downloads are switched off ($REPROBOOK_DOWNLOAD=0)"
+        )
     raise TaskUnavailable(
-        "byte-level IMDb (LRA Text) was not found. Looked at:\n  - " + "\n  - ".join(looked) +
-        f"\nFix: extract {IMDB_URL} so that $REPROBOOK_DATA/aclImdb/{{train,test}}/{{pos,neg}}/*.txt exist, "
-        "or allow the download (download=True, REPROBOOK_DOWNLOAD=1) on a machine with internet access.")
+        "byte-level IMDb (LRA Text) was not found. Looked at:\n  - "
+        + "\n  - ".join(looked)
+        + f"\nFix: extract {IMDB_URL} so that $REPROBOOK_DATA/aclImdb/{{train,test}}/{{pos,neg}}/*.txt exist, "
+        "or allow the download (download=True, REPROBOOK_DOWNLOAD=1) on a machine with internet access."
+    )
 
 
-def imdb_bytes(max_len: int = 1000, n_train: int | None = None, n_test: int | None = None, seed: int = 0,
-               download: bool = False) -> SequenceData:
+def imdb_bytes(
+    max_len: int = 1000,
+    n_train: int | None = None,
+    n_test: int | None = None,
+    seed: int = 0,
+    download: bool = False,
+) -> SequenceData:
     """Byte-level IMDb sentiment (2 classes) as token ids [N, max_len]; decoded arrays cached as ``.npz``."""
     root = find_imdb(download)
     key = hashlib.sha1(f"{root.resolve()}|{max_len}|v1".encode()).hexdigest()[:16]
     path = data.cache_dir() / "imdb" / f"imdb-bytes-{key}.npz"
     if path.is_file():
         z = np.load(path)
-        t = {k: torch.from_numpy(z[k]) for k in ("x_train", "y_train", "x_test", "y_test")}
+        t = {
+            k: torch.from_numpy(z[k])
+            for k in ("x_train", "y_train", "x_test", "y_test")
+        }
     else:
         t = {}
         for split in ("train", "test"):
             texts, labels = read_imdb_split(root, split)
-            t[f"x_{split}"], t[f"y_{split}"] = encode_bytes(texts, max_len), torch.tensor(labels, dtype=torch.long)
+            t[f"x_{split}"], t[f"y_{split}"] = (
+                encode_bytes(texts, max_len),
+                torch.tensor(labels, dtype=torch.long),
+            )
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp.npz")
         np.savez_compressed(tmp, **{k: v.numpy() for k, v in t.items()})
         tmp.replace(path)
-    task = SequenceData("text", t["x_train"], t["y_train"], t["x_test"], t["y_test"], 257, ("negative", "positive"),
-                        f"IMDb bytes ≤ {max_len} from {root}")
+    task = SequenceData(
+        "text",
+        t["x_train"],
+        t["y_train"],
+        t["x_test"],
+        t["y_test"],
+        257,
+        ("negative", "positive"),
+        f"IMDb bytes ≤ {max_len} from {root}",
+    )
     return task.subset(n_train, n_test, seed)
 
 
@@ -339,11 +436,28 @@ def load_task(p, task: str, seed: int = 0) -> SequenceData:
     """The task's data at the sizes in ``p``; raises :class:`TaskUnavailable` for absent data."""
     get = p.get if isinstance(p, dict) else lambda k: getattr(p, k)
     if task == "listops":
-        return listops(get("listops_train"), get("listops_test"), get("listops_max_depth"), get("listops_max_args"),
-                       get("listops_min_length"), get("listops_max_length"), seed=seed)
+        return listops(
+            get("listops_train"),
+            get("listops_test"),
+            get("listops_max_depth"),
+            get("listops_max_args"),
+            get("listops_min_length"),
+            get("listops_max_length"),
+            seed=seed,
+        )
     if task == "image":
-        return cifar_sequences(get("image_size"), get("image_train") or None, get("image_test") or None, seed=seed)
+        return cifar_sequences(
+            get("image_size"),
+            get("image_train") or None,
+            get("image_test") or None,
+            seed=seed,
+        )
     if task == "text":
-        return imdb_bytes(get("text_max_length"), get("text_train") or None, get("text_test") or None, seed=seed,
-                          download=get("text_download"))
+        return imdb_bytes(
+            get("text_max_length"),
+            get("text_train") or None,
+            get("text_test") or None,
+            seed=seed,
+            download=get("text_download"),
+        )
     raise ValueError(f"unknown task {task!r}; choose one of {TASKS}")

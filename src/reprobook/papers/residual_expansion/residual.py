@@ -26,10 +26,12 @@ import torch
 from torch import nn
 from torch.func import jvp
 
-from .models import MLPBranch
+from ...models import MLPBranch
 
 # torch.func's jvp goes through a deprecated torch.jit.script internally; the warning is not ours to fix.
-warnings.filterwarnings("ignore", message=r".*torch\.jit\.script.*deprecated", category=FutureWarning)
+warnings.filterwarnings(
+    "ignore", message=r".*torch\.jit\.script.*deprecated", category=FutureWarning
+)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -59,7 +61,7 @@ def subset_expansion(mats: list[torch.Tensor], lam: float) -> list[torch.Tensor]
             for i in subset:  # increasing i: the earliest block acts first
                 path = mats[i] @ path
             total = total + path
-        orders.append(lam ** k * total)
+        orders.append(lam**k * total)
     return orders
 
 
@@ -72,16 +74,32 @@ def path_counts(n: int) -> list[int]:
 # 2. Nonlinear blocks: truncated expansions
 
 
-def tanh_branches(n: int, width: int, hidden: int, generator: torch.Generator,
-                  dtype: torch.dtype = torch.float64) -> list[nn.Module]:
+def tanh_branches(
+    n: int,
+    width: int,
+    hidden: int,
+    generator: torch.Generator,
+    dtype: torch.dtype = torch.float64,
+) -> list[nn.Module]:
     """Smooth random branches g(x) = W2 tanh(W1 x + b1), He/LeCun-scaled, for Taylor-expansion checks."""
     branches = []
     for _ in range(n):
-        first, last = nn.Linear(width, hidden, dtype=dtype), nn.Linear(hidden, width, bias=False, dtype=dtype)
+        first, last = (
+            nn.Linear(width, hidden, dtype=dtype),
+            nn.Linear(hidden, width, bias=False, dtype=dtype),
+        )
         with torch.no_grad():
-            first.weight.copy_(torch.randn(hidden, width, generator=generator, dtype=dtype) / math.sqrt(width))
-            first.bias.copy_(0.1 * torch.randn(hidden, generator=generator, dtype=dtype))
-            last.weight.copy_(torch.randn(width, hidden, generator=generator, dtype=dtype) / math.sqrt(hidden))
+            first.weight.copy_(
+                torch.randn(hidden, width, generator=generator, dtype=dtype)
+                / math.sqrt(width)
+            )
+            first.bias.copy_(
+                0.1 * torch.randn(hidden, generator=generator, dtype=dtype)
+            )
+            last.weight.copy_(
+                torch.randn(width, hidden, generator=generator, dtype=dtype)
+                / math.sqrt(hidden)
+            )
         branches.append(nn.Sequential(first, nn.Tanh(), last))
     return branches
 
@@ -92,7 +110,9 @@ def run_stack(branches: list[nn.Module], x: torch.Tensor, lam: float) -> torch.T
     return x
 
 
-def truncated_expansion(branches: list[nn.Module], x: torch.Tensor, lam: float, order: int) -> torch.Tensor:
+def truncated_expansion(
+    branches: list[nn.Module], x: torch.Tensor, lam: float, order: int
+) -> torch.Tensor:
     """The expansion of the stack around ``x`` to first (``order=1``) or second (``order=2``) order in λ.
 
     The second-order term Σ_{i<j} Dg_j(x)[g_i(x)] is computed with one Jacobian-vector product per
@@ -109,11 +129,13 @@ def truncated_expansion(branches: list[nn.Module], x: torch.Tensor, lam: float, 
         for g, g_x in zip(branches, outs):
             second = second + jvp(g, (x,), (prefix,))[1]
             prefix = prefix + g_x
-        result = result + lam ** 2 * second
+        result = result + lam**2 * second
     return result
 
 
-def truncation_error(branches: list[nn.Module], x: torch.Tensor, lam: float, order: int) -> float:
+def truncation_error(
+    branches: list[nn.Module], x: torch.Tensor, lam: float, order: int
+) -> float:
     """‖f(x) − T_order(x)‖ / ‖x‖ averaged over the batch; theory: O(λ^(order+1))."""
     with torch.no_grad():
         exact = run_stack(branches, x, lam)
@@ -135,7 +157,7 @@ def loglog_slope(xs: list[float], ys: list[float]) -> float:
 
 def log_expected_growth(depth: int, lam: float) -> float:
     """log E‖x_L‖² / ‖x_0‖² = L·log(1 + λ²), for independent norm-preserving branches (logs: 2^1024 overflows)."""
-    return depth * math.log1p(lam ** 2)
+    return depth * math.log1p(lam**2)
 
 
 def log_aligned_growth(depth: int, lam: float) -> float:
@@ -143,8 +165,14 @@ def log_aligned_growth(depth: int, lam: float) -> float:
     return 2 * depth * math.log1p(lam)
 
 
-def log_signal_growth(depth: int, lam: float, width: int = 256, samples: int = 64, seed: int = 0,
-                      dtype: torch.dtype = torch.float64) -> float:
+def log_signal_growth(
+    depth: int,
+    lam: float,
+    width: int = 256,
+    samples: int = 64,
+    seed: int = 0,
+    dtype: torch.dtype = torch.float64,
+) -> float:
     """log(E‖x_L‖² / E‖x_0‖²) for one random draw of ``depth`` He-initialised two-layer ReLU branches.
 
     The branches have no biases, so each block is positively homogeneous: x ↦ c·x maps x_i ↦ c·x_i.
@@ -157,12 +185,16 @@ def log_signal_growth(depth: int, lam: float, width: int = 256, samples: int = 6
     log_ratio = torch.zeros(samples, dtype=dtype)  # log ‖x_i‖² / ‖x_0‖² per sample
     with torch.no_grad():
         for _ in range(depth):
-            g = MLPBranch(width, width, norm=None).to(dtype)  # biases are zero-initialised
+            g = MLPBranch(width, width, norm=None).to(
+                dtype
+            )  # biases are zero-initialised
             x = x + lam * g(x)
             norm = x.norm(dim=1, keepdim=True)
             log_ratio += 2 * norm.squeeze(1).log()
             x = x / norm
-    return float(torch.logsumexp(log_ratio, 0) - math.log(samples))  # log of the mean over samples
+    return float(
+        torch.logsumexp(log_ratio, 0) - math.log(samples)
+    )  # log of the mean over samples
 
 
 # ---------------------------------------------------------------------------------------------
@@ -180,7 +212,9 @@ def geometric_complexity(model: nn.Module, x: torch.Tensor) -> float:
     logits = model(x)
     total = 0.0
     for c in range(logits.shape[1]):
-        (grad,) = torch.autograd.grad(logits[:, c].sum(), x, retain_graph=c + 1 < logits.shape[1])
+        (grad,) = torch.autograd.grad(
+            logits[:, c].sum(), x, retain_graph=c + 1 < logits.shape[1]
+        )
         total += grad.pow(2).sum().item()
     model.train(was_training)
     return total / len(x)

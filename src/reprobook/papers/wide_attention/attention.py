@@ -31,13 +31,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .stats import paired_accuracy_difference  # noqa: F401  (the notebook and tests reach it here too)
+from ...train import TrainConfig, fit
 
 ATTENTION_TYPES = ("softmax", "linear", "performer", "linformer", "local")
 POOLINGS = ("cls", "mean")
@@ -60,19 +61,25 @@ class EncoderConfig:
     pooling: str = "cls"
     positions: str = "sinusoidal"
     dropout: float = 0.0
-    features: int = 32          # performer: random features per head
-    linformer_k: int = 32       # linformer: projected sequence length
-    window: int = 8             # local: half-width of the attention band
+    features: int = 32  # performer: random features per head
+    linformer_k: int = 32  # linformer: projected sequence length
+    window: int = 8  # local: half-width of the attention band
 
     def __post_init__(self):
         if self.attention not in ATTENTION_TYPES:
-            raise ValueError(f"attention must be one of {ATTENTION_TYPES}, got {self.attention!r}")
+            raise ValueError(
+                f"attention must be one of {ATTENTION_TYPES}, got {self.attention!r}"
+            )
         if self.pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {POOLINGS}, got {self.pooling!r}")
         if self.positions not in POSITIONS:
-            raise ValueError(f"positions must be one of {POSITIONS}, got {self.positions!r}")
+            raise ValueError(
+                f"positions must be one of {POSITIONS}, got {self.positions!r}"
+            )
         if min(self.layers, self.heads, self.d_head, self.d_model, self.d_ff) < 1:
-            raise ValueError(f"layers, heads, d_head, d_model, d_ff must be >= 1: {self}")
+            raise ValueError(
+                f"layers, heads, d_head, d_model, d_ff must be >= 1: {self}"
+            )
 
     @property
     def total_heads(self) -> int:
@@ -93,7 +100,9 @@ def aspect_ratios(total_heads: int, layers: list[int]) -> list[tuple[int, int]]:
     out = []
     for n in layers:
         if total_heads % n:
-            raise ValueError(f"{n} layers do not divide {total_heads} heads evenly; choose depths that divide it")
+            raise ValueError(
+                f"{n} layers do not divide {total_heads} heads evenly; choose depths that divide it"
+            )
         out.append((n, total_heads // n))
     return out
 
@@ -112,9 +121,13 @@ def parameter_breakdown(cfg: EncoderConfig) -> dict[str, int]:
         attention += 2 * cfg.linformer_k * cfg.seq_len
     embed = cfg.vocab_size * d + (d if cfg.pooling == "cls" else 0)
     embed += cfg.seq_len * d if cfg.positions == "learned" else 0
-    return dict(attention=cfg.layers * attention, ffn=cfg.layers * (2 * d * f + f + d),
-                norms=cfg.layers * 4 * d + 2 * d, embedding=embed,
-                head=d * f + f + f * cfg.num_classes + cfg.num_classes)
+    return dict(
+        attention=cfg.layers * attention,
+        ffn=cfg.layers * (2 * d * f + f + d),
+        norms=cfg.layers * 4 * d + 2 * d,
+        embedding=embed,
+        head=d * f + f + f * cfg.num_classes + cfg.num_classes,
+    )
 
 
 def count_parameters(cfg: EncoderConfig) -> int:
@@ -125,7 +138,9 @@ def count_parameters(cfg: EncoderConfig) -> int:
 def sinusoidal_positions(length: int, d: int) -> torch.Tensor:
     """The Transformer's fixed position code: sin on even, cos on odd channels, [length, d]."""
     pos = torch.arange(length, dtype=torch.float32)[:, None]
-    freq = torch.exp(torch.arange(0, d, 2, dtype=torch.float32) * (-math.log(10000.0) / d))
+    freq = torch.exp(
+        torch.arange(0, d, 2, dtype=torch.float32) * (-math.log(10000.0) / d)
+    )
     out = torch.zeros(length, d)
     out[:, 0::2] = torch.sin(pos * freq)
     out[:, 1::2] = torch.cos(pos * freq[: d // 2])
@@ -141,7 +156,9 @@ def elu_feature(x: torch.Tensor) -> torch.Tensor:
     return F.elu(x) + 1
 
 
-def orthogonal_gaussian(rows: int, dim: int, generator: torch.Generator | None = None) -> torch.Tensor:
+def orthogonal_gaussian(
+    rows: int, dim: int, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """Orthogonal random features (blocks of a QR of a Gaussian), rows rescaled to chi-distributed norms."""
     blocks = []
     for _ in range(math.ceil(rows / dim)):
@@ -189,7 +206,9 @@ class LocalMixer(SoftmaxMixer):
     def _mask(self, mask):
         # a padded query may see no token in its band: let every position see itself (no empty rows, no NaN)
         eye = torch.eye(mask.shape[1], dtype=torch.bool, device=mask.device)
-        return (mask[:, None, None, :] & self.band(mask.shape[1], mask.device)[None, None]) | eye
+        return (
+            mask[:, None, None, :] & self.band(mask.shape[1], mask.device)[None, None]
+        ) | eye
 
     def forward(self, q, k, v, mask):
         return F.scaled_dot_product_attention(q, k, v, attn_mask=self._mask(mask))
@@ -204,19 +223,23 @@ class KernelMixer(Mixer):
 
     eps = 1e-6
 
-    def features(self, x: torch.Tensor, is_query: bool, mask: torch.Tensor | None = None) -> torch.Tensor:  # pragma: no cover
+    def features(
+        self, x: torch.Tensor, is_query: bool, mask: torch.Tensor | None = None
+    ) -> torch.Tensor:  # pragma: no cover
         raise NotImplementedError
 
     def forward(self, q, k, v, mask):
         m = mask[:, None, :, None].to(q.dtype)
         fq, fk = self.features(q, True), self.features(k, False, mask) * m
-        kv = fk.transpose(-1, -2) @ (v * m)                 # [B, h, m, d_h]
+        kv = fk.transpose(-1, -2) @ (v * m)  # [B, h, m, d_h]
         norm = fq @ fk.sum(-2, keepdim=True).transpose(-1, -2)  # [B, h, T, 1]
         return (fq @ kv) / (norm + self.eps)
 
     def weights(self, q, k, mask):
         m = mask[:, None, :, None].to(q.dtype)
-        a = self.features(q, True) @ (self.features(k, False, mask) * m).transpose(-1, -2)
+        a = self.features(q, True) @ (self.features(k, False, mask) * m).transpose(
+            -1, -2
+        )
         return a / (a.sum(-1, keepdim=True) + self.eps)
 
 
@@ -234,12 +257,16 @@ class PerformerMixer(KernelMixer):
 
     def features(self, x, is_query, mask=None):
         x = x * x.shape[-1] ** -0.25
-        proj = x @ self.w.T                                   # [B, h, T, m]
+        proj = x @ self.w.T  # [B, h, T, m]
         sq = x.pow(2).sum(-1, keepdim=True) / 2
-        if is_query:   # a per-query shift cancels in the normalisation
+        if is_query:  # a per-query shift cancels in the normalisation
             shift = proj.amax(-1, keepdim=True)
-        else:          # one shift for all keys of a sequence (padding excluded) cancels too
-            masked = proj.masked_fill(~mask[:, None, :, None], float("-inf")) if mask is not None else proj
+        else:  # one shift for all keys of a sequence (padding excluded) cancels too
+            masked = (
+                proj.masked_fill(~mask[:, None, :, None], float("-inf"))
+                if mask is not None
+                else proj
+            )
             shift = masked.amax(dim=(-1, -2), keepdim=True)
         return torch.exp(proj - sq - shift) / math.sqrt(self.w.shape[0]) + 1e-6
 
@@ -313,8 +340,12 @@ class Block(nn.Module):
         super().__init__()
         self.norm1, self.norm2 = nn.LayerNorm(cfg.d_model), nn.LayerNorm(cfg.d_model)
         self.attn = MultiHeadAttention(cfg)
-        self.ffn = nn.Sequential(nn.Linear(cfg.d_model, cfg.d_ff), nn.GELU(), nn.Dropout(cfg.dropout),
-                                 nn.Linear(cfg.d_ff, cfg.d_model))
+        self.ffn = nn.Sequential(
+            nn.Linear(cfg.d_model, cfg.d_ff),
+            nn.GELU(),
+            nn.Dropout(cfg.dropout),
+            nn.Linear(cfg.d_ff, cfg.d_model),
+        )
         self.drop = nn.Dropout(cfg.dropout)
 
     def forward(self, x, mask):
@@ -329,21 +360,33 @@ class EncoderClassifier(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.embed = nn.Embedding(cfg.vocab_size, cfg.d_model)
-        nn.init.normal_(self.embed.weight, std=1.0)  # as LRA (flax nn.Embed): tokens on the scale of the positions
-        self.cls = nn.Parameter(torch.zeros(cfg.d_model)) if cfg.pooling == "cls" else None
+        nn.init.normal_(
+            self.embed.weight, std=1.0
+        )  # as LRA (flax nn.Embed): tokens on the scale of the positions
+        self.cls = (
+            nn.Parameter(torch.zeros(cfg.d_model)) if cfg.pooling == "cls" else None
+        )
         if cfg.positions == "learned":
             self.pos = nn.Parameter(torch.randn(cfg.seq_len, cfg.d_model) * 0.02)
         else:
-            self.register_buffer("pos", sinusoidal_positions(cfg.seq_len, cfg.d_model), persistent=False)
+            self.register_buffer(
+                "pos", sinusoidal_positions(cfg.seq_len, cfg.d_model), persistent=False
+            )
         self.drop = nn.Dropout(cfg.dropout)
         self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.layers))
         self.norm = nn.LayerNorm(cfg.d_model)
-        self.head = nn.Sequential(nn.Linear(cfg.d_model, cfg.d_ff), nn.ReLU(), nn.Linear(cfg.d_ff, cfg.num_classes))
+        self.head = nn.Sequential(
+            nn.Linear(cfg.d_model, cfg.d_ff),
+            nn.ReLU(),
+            nn.Linear(cfg.d_ff, cfg.num_classes),
+        )
 
     def encode(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Embedded input (with CLS first when pooling on it) and its key mask."""
         if tokens.shape[1] > self.cfg.max_len:
-            raise ValueError(f"sequence length {tokens.shape[1]} exceeds max_len {self.cfg.max_len}")
+            raise ValueError(
+                f"sequence length {tokens.shape[1]} exceeds max_len {self.cfg.max_len}"
+            )
         mask = tokens != 0
         x = self.embed(tokens)
         if self.cls is not None:
@@ -388,53 +431,92 @@ def build(cfg: EncoderConfig, seed: int = 0) -> EncoderClassifier:
 
 
 @torch.inference_mode()
-def correct_predictions(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 500) -> np.ndarray:
+def correct_predictions(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 500
+) -> np.ndarray:
     """Boolean array: is each test example classified correctly (eval mode)."""
     was = model.training
     model.eval()
     dev = next(model.parameters()).device
     out = []
     for i in range(0, len(x), batch_size):
-        out.append((model(x[i:i + batch_size].to(dev)).argmax(1).cpu() == y[i:i + batch_size]).numpy())
+        out.append(
+            (
+                model(x[i : i + batch_size].to(dev)).argmax(1).cpu()
+                == y[i : i + batch_size]
+            ).numpy()
+        )
     model.train(was)
     return np.concatenate(out)
 
 
-def task_config(p, task: str, attention: str, layers: int, vocab_size: int, max_len: int,
-                num_classes: int) -> EncoderConfig:
+def task_config(
+    p,
+    task: str,
+    attention: str,
+    layers: int,
+    vocab_size: int,
+    max_len: int,
+    num_classes: int,
+) -> EncoderConfig:
     """The encoder for ``task`` from a notebook's parameters ``p`` (a mapping or namespace): the task's
     ``<task>_d_model``, the shared ``d_head``, ``d_ff``, pooling and dropout, ``total_heads // layers``
     heads per layer, and the attention type's own settings."""
     get = p.get if isinstance(p, dict) else lambda k: getattr(p, k)
     heads = aspect_ratios(get("total_heads"), [layers])[0][1]
-    return EncoderConfig(vocab_size, max_len, num_classes, layers=layers, heads=heads, d_head=get("d_head"),
-                         d_model=get(f"{task}_d_model"), d_ff=get("d_ff"), attention=attention,
-                         pooling=get("pooling"), dropout=get("dropout"), features=get("performer_features"),
-                         linformer_k=get("linformer_k"), window=get("local_window"))
+    return EncoderConfig(
+        vocab_size,
+        max_len,
+        num_classes,
+        layers=layers,
+        heads=heads,
+        d_head=get("d_head"),
+        d_model=get(f"{task}_d_model"),
+        d_ff=get("d_ff"),
+        attention=attention,
+        pooling=get("pooling"),
+        dropout=get("dropout"),
+        features=get("performer_features"),
+        linformer_k=get("linformer_k"),
+        window=get("local_window"),
+    )
 
 
-def train_config(steps: int, batch_size: int, n_train: int, lr: float, weight_decay: float,
-                 warmup: float) -> "TrainConfig":
+def train_config(
+    steps: int,
+    batch_size: int,
+    n_train: int,
+    lr: float,
+    weight_decay: float,
+    warmup: float,
+) -> TrainConfig:
     """AdamW for ``steps`` steps of ``batch_size`` (the trainer counts epochs), no augmentation."""
-    from .train import TrainConfig
-
     per_epoch = max(1, n_train // batch_size)
-    return TrainConfig(epochs=steps / per_epoch, batch_size=batch_size, lr=lr, weight_decay=weight_decay,
-                       optimizer="adam", warmup=warmup, augment=False, evals=1)
+    return TrainConfig(
+        epochs=steps / per_epoch,
+        batch_size=batch_size,
+        lr=lr,
+        weight_decay=weight_decay,
+        optimizer="adam",
+        warmup=warmup,
+        augment=False,
+        evals=1,
+    )
 
 
-def fit_and_score(model: nn.Module, task, cfg, seed: int = 0, desc: str = "train",
-                  monitor: int = 256):
+def fit_and_score(
+    model: nn.Module, task, cfg, seed: int = 0, desc: str = "train", monitor: int = 256
+):
     """Train ``model`` on ``task`` with :func:`reprobook.train.fit` and return ``(history, correct)``:
     ``correct`` says, for every test example, whether the trained model classifies it correctly.
 
     The trainer's own test evaluation (its progress monitor, in ``history``) sees only the first
     ``monitor`` test examples, so the whole test split is evaluated once, here, not twice."""
-    from types import SimpleNamespace
-
-    from .train import fit
-
-    view = SimpleNamespace(x_train=task.x_train, y_train=task.y_train,
-                           x_test=task.x_test[:monitor], y_test=task.y_test[:monitor])
+    view = SimpleNamespace(
+        x_train=task.x_train,
+        y_train=task.y_train,
+        x_test=task.x_test[:monitor],
+        y_test=task.y_test[:monitor],
+    )
     history = fit(model, view, cfg, seed=seed, desc=desc)
     return history, correct_predictions(model, task.x_test, task.y_test)

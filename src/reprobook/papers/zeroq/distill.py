@@ -28,11 +28,13 @@ EPS = 1e-6
 class Distilled:
     """The distilled batch and how the BN-statistics loss went."""
 
-    images: torch.Tensor          # [B, C, H, W], in the network's (standardised) input space
-    loss_before: float            # BN-statistics loss of the initial noise
-    loss_after: float             # of the returned batch
-    losses: list[float] = field(default_factory=list)  # per iteration (before each step)
-    seconds: float = 0.0          # wall time of the optimisation
+    images: torch.Tensor  # [B, C, H, W], in the network's (standardised) input space
+    loss_before: float  # BN-statistics loss of the initial noise
+    loss_after: float  # of the returned batch
+    losses: list[float] = field(
+        default_factory=list
+    )  # per iteration (before each step)
+    seconds: float = 0.0  # wall time of the optimisation
     iteration_seconds: list[float] = field(default_factory=list)
 
 
@@ -56,10 +58,16 @@ def bn_statistics_loss(model: nn.Module, x: torch.Tensor, per_layer: bool = Fals
     With ``per_layer`` also returns the list of per-BN terms (mean + std distance), in module order."""
     bns = batchnorms(model)
     if not bns:
-        raise ValueError("the model has no BatchNorm2d layer: Distilled Data needs BN running statistics")
+        raise ValueError(
+            "the model has no BatchNorm2d layer: Distilled Data needs BN running statistics"
+        )
     captured: dict[int, torch.Tensor] = {}
-    handles = [bn.register_forward_pre_hook(lambda m, inp, i=i: captured.__setitem__(i, inp[0]))
-               for i, bn in enumerate(bns)]
+    handles = [
+        bn.register_forward_pre_hook(
+            lambda m, inp, i=i: captured.__setitem__(i, inp[0])
+        )
+        for i, bn in enumerate(bns)
+    ]
     try:
         model(x)
     finally:
@@ -68,9 +76,14 @@ def bn_statistics_loss(model: nn.Module, x: torch.Tensor, per_layer: bool = Fals
     terms = []
     for i, bn in enumerate(bns):
         mean, std = _moments(captured[i])
-        terms.append(_distance(bn.running_mean, mean) + _distance(torch.sqrt(bn.running_var + EPS), std))
+        terms.append(
+            _distance(bn.running_mean, mean)
+            + _distance(torch.sqrt(bn.running_var + EPS), std)
+        )
     mean, std = _moments(x)
-    input_term = _distance(torch.zeros_like(mean[0]), mean) + _distance(torch.ones_like(std[0]), std)
+    input_term = _distance(torch.zeros_like(mean[0]), mean) + _distance(
+        torch.ones_like(std[0]), std
+    )
     total = sum(terms) + input_term
     return (total, [t.item() for t in terms]) if per_layer else total
 
@@ -80,9 +93,17 @@ def uniform_init(shape: tuple[int, ...], generator: torch.Generator) -> torch.Te
     return (torch.randint(0, 255, shape, generator=generator).float() - 127.5) / 5418.75
 
 
-def distill(model: nn.Module, shape: tuple[int, ...], batch_size: int = 64, iterations: int = 500,
-            lr: float = 0.5, patience: int = 100, min_lr: float = 1e-4, seed: int = 0,
-            init: str = "uniform") -> Distilled:
+def distill(
+    model: nn.Module,
+    shape: tuple[int, ...],
+    batch_size: int = 64,
+    iterations: int = 500,
+    lr: float = 0.5,
+    patience: int = 100,
+    min_lr: float = 1e-4,
+    seed: int = 0,
+    init: str = "uniform",
+) -> Distilled:
     """Optimise one batch of ``batch_size`` inputs of ``shape`` (C, H, W) to match ``model``'s BN statistics.
 
     ``init``: ``"uniform"`` (the official code) or ``"gaussian"`` (the paper's text). The model's
@@ -104,7 +125,9 @@ def distill(model: nn.Module, shape: tuple[int, ...], batch_size: int = 64, iter
     for p in model.parameters():
         p.requires_grad_(False)
     opt = torch.optim.Adam([x], lr=lr)
-    schedule = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, patience=patience, min_lr=min_lr)
+    schedule = torch.optim.lr_scheduler.ReduceLROnPlateau(
+        opt, patience=patience, min_lr=min_lr
+    )
     losses, times = [], []
     start = time.perf_counter()
     try:
@@ -124,10 +147,14 @@ def distill(model: nn.Module, shape: tuple[int, ...], batch_size: int = 64, iter
         for p, r in zip(model.parameters(), requires):
             p.requires_grad_(r)
         model.train(was_training)
-    return Distilled(x.detach(), before, after, losses, time.perf_counter() - start, times)
+    return Distilled(
+        x.detach(), before, after, losses, time.perf_counter() - start, times
+    )
 
 
-def gaussian_batch(shape: tuple[int, ...], batch_size: int, seed: int = 0) -> torch.Tensor:
+def gaussian_batch(
+    shape: tuple[int, ...], batch_size: int, seed: int = 0
+) -> torch.Tensor:
     """The ablation's data-free baseline: i.i.d. N(0, 1) inputs (in the standardised input space)."""
     g = torch.Generator().manual_seed(seed)
     return torch.randn((batch_size, *shape), generator=g)

@@ -21,26 +21,27 @@ from __future__ import annotations
 import copy
 import time
 from collections import defaultdict
-from typing import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .stats import Estimate
-
+from ...stats import Estimate
 
 # ---------------------------------------------------------------------------------------------
 # Quantizers
 
 
-def quantize_tensor(x: torch.Tensor, bits: int, lo: torch.Tensor, hi: torch.Tensor) -> torch.Tensor:
+def quantize_tensor(
+    x: torch.Tensor, bits: int, lo: torch.Tensor, hi: torch.Tensor
+) -> torch.Tensor:
     """Asymmetric uniform fake quantization of ``x`` to ``2^bits`` levels on ``[lo, hi]`` (broadcastable);
     values outside the range are clamped to it (up to the zero-point rounding)."""
     if bits < 1:
         raise ValueError(f"bits must be >= 1, got {bits}")
-    levels = 2 ** bits - 1
+    levels = 2**bits - 1
     scale = torch.clamp(hi - lo, min=1e-8) / levels
     zero = torch.round(lo / scale)
     q = torch.clamp(torch.round(x / scale) - zero, 0, levels)
@@ -57,7 +58,11 @@ def quantize_weight(w: torch.Tensor, bits: int) -> torch.Tensor:
 
 def quantizable_layers(model: nn.Module) -> dict[str, nn.Module]:
     """Every ``Conv2d`` and ``Linear`` layer, in definition order, by qualified name."""
-    return {name: m for name, m in model.named_modules() if isinstance(m, (nn.Conv2d, nn.Linear))}
+    return {
+        name: m
+        for name, m in model.named_modules()
+        if isinstance(m, (nn.Conv2d, nn.Linear))
+    }
 
 
 def layer_sizes(model: nn.Module) -> dict[str, int]:
@@ -69,12 +74,18 @@ def activation_sites(model: nn.Module) -> list[str]:
     """Names of the modules whose output is a ReLU output: ``nn.ReLU``/``nn.ReLU6`` modules, and the residual
     blocks of :class:`reprobook.models.CifarResNet`, which end in a functional ``relu``. A module called
     several times per forward pass (torchvision's ResNet blocks reuse one ReLU) gets one quantizer per call."""
-    from .models import BasicBlock
+    from ...models import BasicBlock
 
-    return [name for name, m in model.named_modules() if isinstance(m, (nn.ReLU, nn.ReLU6, BasicBlock))]
+    return [
+        name
+        for name, m in model.named_modules()
+        if isinstance(m, (nn.ReLU, nn.ReLU6, BasicBlock))
+    ]
 
 
-def weight_bits_for(model: nn.Module, bits: int | None | Mapping[str, int | None]) -> dict[str, int | None]:
+def weight_bits_for(
+    model: nn.Module, bits: int | None | Mapping[str, int | None]
+) -> dict[str, int | None]:
     """One bit width per quantizable layer: the same ``bits`` everywhere, or a ``{layer: bits}`` mapping
     (layers it does not name stay in full precision). Unknown layer names raise."""
     layers = list(quantizable_layers(model))
@@ -82,7 +93,9 @@ def weight_bits_for(model: nn.Module, bits: int | None | Mapping[str, int | None
         return {name: bits for name in layers}
     unknown = set(bits) - set(layers)
     if unknown:
-        raise KeyError(f"no quantizable layer named {sorted(unknown)}; layers: {layers}")
+        raise KeyError(
+            f"no quantizable layer named {sorted(unknown)}; layers: {layers}"
+        )
     return {name: bits.get(name) for name in layers}
 
 
@@ -95,15 +108,21 @@ class QuantizedModel(nn.Module):
     ``act_bits`` is set. The wrapped model is always in eval mode (BatchNorm uses its running statistics).
     """
 
-    def __init__(self, model: nn.Module, weight_bits: int | None | Mapping[str, int | None] = 8,
-                 act_bits: int | None = 8):
+    def __init__(
+        self,
+        model: nn.Module,
+        weight_bits: int | None | Mapping[str, int | None] = 8,
+        act_bits: int | None = 8,
+    ):
         super().__init__()
         self.net = copy.deepcopy(model).eval()
         self.weight_bits = weight_bits_for(self.net, weight_bits)
         with torch.no_grad():
             for name, layer in quantizable_layers(self.net).items():
                 if self.weight_bits[name]:
-                    layer.weight.copy_(quantize_weight(layer.weight, self.weight_bits[name]))
+                    layer.weight.copy_(
+                        quantize_weight(layer.weight, self.weight_bits[name])
+                    )
         self.act_bits = act_bits
         self.ranges: dict[tuple[str, int], tuple[torch.Tensor, torch.Tensor]] = {}
         self.calibrating = False
@@ -121,11 +140,17 @@ class QuantizedModel(nn.Module):
             if self.calibrating:
                 lo, hi = output.detach().min(), output.detach().max()
                 if site in self.ranges:
-                    lo, hi = torch.minimum(lo, self.ranges[site][0]), torch.maximum(hi, self.ranges[site][1])
+                    lo, hi = (
+                        torch.minimum(lo, self.ranges[site][0]),
+                        torch.maximum(hi, self.ranges[site][1]),
+                    )
                 self.ranges[site] = (lo, hi)
             elif site not in self.ranges:
-                raise RuntimeError(f"activation quantizer {site} has no range: call calibrate() first")
+                raise RuntimeError(
+                    f"activation quantizer {site} has no range: call calibrate() first"
+                )
             return quantize_tensor(output, self.act_bits, *self.ranges[site])
+
         return hook
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -133,18 +158,18 @@ class QuantizedModel(nn.Module):
         return self.net(x)
 
     @torch.no_grad()
-    def calibrate(self, x: torch.Tensor, batch_size: int = 256) -> "QuantizedModel":
+    def calibrate(self, x: torch.Tensor, batch_size: int = 256) -> QuantizedModel:
         """Set every activation range to the running min/max over ``x`` (in batches), then freeze them."""
         self.ranges.clear()
         self.calibrating = True
         try:
             for i in range(0, len(x), batch_size):
-                self(x[i:i + batch_size])
+                self(x[i : i + batch_size])
         finally:
             self.calibrating = False
         return self
 
-    def train(self, mode: bool = True) -> "QuantizedModel":
+    def train(self, mode: bool = True) -> QuantizedModel:
         super().train(mode)
         self.net.eval()  # a post-training quantized model never updates BatchNorm statistics
         return self
@@ -155,8 +180,12 @@ class QuantizedModel(nn.Module):
         return sum(sizes[n] * (b or 32) for n, b in self.weight_bits.items())
 
 
-def quantize_model(model: nn.Module, weight_bits: int | None | Mapping[str, int | None], act_bits: int | None,
-                   calibration: torch.Tensor | None = None) -> QuantizedModel:
+def quantize_model(
+    model: nn.Module,
+    weight_bits: int | None | Mapping[str, int | None],
+    act_bits: int | None,
+    calibration: torch.Tensor | None = None,
+) -> QuantizedModel:
     """:class:`QuantizedModel`, calibrated on ``calibration`` when given."""
     q = QuantizedModel(model, weight_bits, act_bits)
     if calibration is not None:
@@ -168,8 +197,9 @@ def quantize_model(model: nn.Module, weight_bits: int | None | Mapping[str, int 
 # Evaluation on uint8 image tensors
 
 
-def normaliser(mean: Iterable[float], std: Iterable[float], device: torch.device | str = "cpu"
-               ) -> Callable[[torch.Tensor], torch.Tensor]:
+def normaliser(
+    mean: Iterable[float], std: Iterable[float], device: torch.device | str = "cpu"
+) -> Callable[[torch.Tensor], torch.Tensor]:
     """uint8 images → per-channel standardised float (mean/std in [0, 1] units)."""
     m = torch.tensor(list(mean), device=device).view(-1, 1, 1)
     s = torch.tensor(list(std), device=device).view(-1, 1, 1)
@@ -177,18 +207,32 @@ def normaliser(mean: Iterable[float], std: Iterable[float], device: torch.device
 
 
 @torch.inference_mode()
-def predictions(model: nn.Module, x: torch.Tensor, inputs: Callable[[torch.Tensor], torch.Tensor] = lambda x: x,
-                batch_size: int = 500) -> torch.Tensor:
+def predictions(
+    model: nn.Module,
+    x: torch.Tensor,
+    inputs: Callable[[torch.Tensor], torch.Tensor] = lambda x: x,
+    batch_size: int = 500,
+) -> torch.Tensor:
     """Predicted class of every image (eval mode, full precision: no autocast, fake quantization needs it)."""
     was_training = model.training
     model.eval()
-    out = torch.cat([model(inputs(x[i:i + batch_size])).argmax(1).cpu() for i in range(0, len(x), batch_size)])
+    out = torch.cat(
+        [
+            model(inputs(x[i : i + batch_size])).argmax(1).cpu()
+            for i in range(0, len(x), batch_size)
+        ]
+    )
     model.train(was_training)
     return out
 
 
-def correct(model: nn.Module, x: torch.Tensor, y: torch.Tensor, inputs=lambda x: x, batch_size: int = 500
-            ) -> torch.Tensor:
+def correct(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    inputs=lambda x: x,
+    batch_size: int = 500,
+) -> torch.Tensor:
     """Per-image correctness (float 0/1) on ``x``: the unit of the paired comparisons."""
     return (predictions(model, x, inputs, batch_size) == y.cpu()).float()
 
@@ -198,8 +242,13 @@ def correct(model: nn.Module, x: torch.Tensor, y: torch.Tensor, inputs=lambda x:
 
 
 @torch.inference_mode()
-def sensitivity(model: nn.Module, x: torch.Tensor, bits: Iterable[int], layers: Iterable[str] | None = None,
-                batch_size: int = 256) -> torch.Tensor:
+def sensitivity(
+    model: nn.Module,
+    x: torch.Tensor,
+    bits: Iterable[int],
+    layers: Iterable[str] | None = None,
+    batch_size: int = 256,
+) -> torch.Tensor:
     """Per-image KL divergence ``[layer, bits, image]`` between the full-precision output and the output with
     only that layer's weights quantized to that many bits (activations in full precision).
     Ω_i(k) is its mean over images (``.mean(-1)``)."""
@@ -209,7 +258,12 @@ def sensitivity(model: nn.Module, x: torch.Tensor, bits: Iterable[int], layers: 
     bits = list(bits)
 
     def log_probs() -> torch.Tensor:
-        return torch.cat([F.log_softmax(model(x[i:i + batch_size]).float(), 1) for i in range(0, len(x), batch_size)])
+        return torch.cat(
+            [
+                F.log_softmax(model(x[i : i + batch_size]).float(), 1)
+                for i in range(0, len(x), batch_size)
+            ]
+        )
 
     reference = log_probs()
     out = torch.zeros(len(layers), len(bits), len(x))
@@ -225,23 +279,35 @@ def sensitivity(model: nn.Module, x: torch.Tensor, bits: Iterable[int], layers: 
 
 def _spearman_over_layers(a: np.ndarray, b: np.ndarray) -> float:
     """Spearman correlation across layers (axis 0) per bit width (axis 1), averaged over bit widths."""
-    ra, rb = a.argsort(0).argsort(0).astype(float), b.argsort(0).argsort(0).astype(float)
+    ra, rb = (
+        a.argsort(0).argsort(0).astype(float),
+        b.argsort(0).argsort(0).astype(float),
+    )
     ra -= ra.mean(0)
     rb -= rb.mean(0)
-    return float(((ra * rb).sum(0) / np.sqrt((ra ** 2).sum(0) * (rb ** 2).sum(0))).mean())
+    return float(((ra * rb).sum(0) / np.sqrt((ra**2).sum(0) * (rb**2).sum(0))).mean())
 
 
-def rank_agreement(a: torch.Tensor, b: torch.Tensor, resamples: int = 1000, seed: int = 0,
-                   level: float = 0.95) -> Estimate:
+def rank_agreement(
+    a: torch.Tensor,
+    b: torch.Tensor,
+    resamples: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> Estimate:
     """How well two per-image sensitivity tensors ``[layer, bits, image]`` (e.g. from Distilled Data and from
     real images) agree on the *order* of the layers: the Spearman correlation over layers of Ω_i(k), averaged
     over the bit widths, with a percentile bootstrap that resamples the images of each source."""
     a, b = a.double().numpy(), b.double().numpy()
     point = _spearman_over_layers(a.mean(-1), b.mean(-1))
     rng = np.random.default_rng(seed)
-    draws = [_spearman_over_layers(a[..., rng.integers(0, a.shape[-1], a.shape[-1])].mean(-1),
-                                   b[..., rng.integers(0, b.shape[-1], b.shape[-1])].mean(-1))
-             for _ in range(resamples)]
+    draws = [
+        _spearman_over_layers(
+            a[..., rng.integers(0, a.shape[-1], a.shape[-1])].mean(-1),
+            b[..., rng.integers(0, b.shape[-1], b.shape[-1])].mean(-1),
+        )
+        for _ in range(resamples)
+    ]
     low, high = np.quantile(draws, [0.5 - level / 2, 0.5 + level / 2])
     return Estimate(point, float(low), float(high), a.shape[-1])
 
@@ -250,8 +316,16 @@ def rank_agreement(a: torch.Tensor, b: torch.Tensor, resamples: int = 1000, seed
 # Timing the comparison "seconds, not an epoch"
 
 
-def training_step_seconds(model: nn.Module, x: torch.Tensor, y: torch.Tensor, inputs=lambda x: x,
-                          batch_size: int = 128, steps: int = 10, warmup: int = 2, lr: float = 0.01) -> np.ndarray:
+def training_step_seconds(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    inputs=lambda x: x,
+    batch_size: int = 128,
+    steps: int = 10,
+    warmup: int = 2,
+    lr: float = 0.01,
+) -> np.ndarray:
     """Wall time of each of ``steps`` training steps (forward, backward, SGD step) of a copy of ``model`` on
     random batches of ``x`` — to turn 'one training epoch' into seconds on this hardware, measured.
     ``warmup`` steps run first and are not timed; the model itself is not changed."""
@@ -276,18 +350,41 @@ def training_step_seconds(model: nn.Module, x: torch.Tensor, y: torch.Tensor, in
     return np.array(times)
 
 
-def training_throughput(model: nn.Module, x: torch.Tensor, y: torch.Tensor, inputs=lambda x: x,
-                        batch_size: int = 128, steps: int = 10, warmup: int = 2, lr: float = 0.01) -> float:
+def training_throughput(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    inputs=lambda x: x,
+    batch_size: int = 128,
+    steps: int = 10,
+    warmup: int = 2,
+    lr: float = 0.01,
+) -> float:
     """Measured training images per second (see :func:`training_step_seconds`)."""
-    return batch_size / training_step_seconds(model, x, y, inputs, batch_size, steps, warmup, lr).mean()
+    return (
+        batch_size
+        / training_step_seconds(
+            model, x, y, inputs, batch_size, steps, warmup, lr
+        ).mean()
+    )
 
 
-def pipeline_timing(iteration_seconds, other_seconds: float, step_seconds, steps_per_epoch: float,
-                    resamples: int = 4000, seed: int = 0, level: float = 0.95) -> tuple[Estimate, Estimate, Estimate]:
+def pipeline_timing(
+    iteration_seconds,
+    other_seconds: float,
+    step_seconds,
+    steps_per_epoch: float,
+    resamples: int = 4000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> tuple[Estimate, Estimate, Estimate]:
     """(pipeline seconds, epoch seconds, pipeline / epoch), each with a percentile-bootstrap interval that
     resamples the distillation's per-iteration times and the timed training steps — the jitter of the
     measurement. Pipeline = Σ iterations + ``other_seconds``; epoch = mean step time × ``steps_per_epoch``."""
-    it, st = np.asarray(iteration_seconds, dtype=float), np.asarray(step_seconds, dtype=float)
+    it, st = (
+        np.asarray(iteration_seconds, dtype=float),
+        np.asarray(step_seconds, dtype=float),
+    )
 
     def values(i, s):
         pipeline = len(it) * i.mean() + other_seconds
@@ -296,8 +393,17 @@ def pipeline_timing(iteration_seconds, other_seconds: float, step_seconds, steps
 
     point = values(it, st)
     rng = np.random.default_rng(seed)
-    draws = np.array([values(it[rng.integers(0, len(it), len(it))], st[rng.integers(0, len(st), len(st))])
-                      for _ in range(resamples)])
+    draws = np.array(
+        [
+            values(
+                it[rng.integers(0, len(it), len(it))],
+                st[rng.integers(0, len(st), len(st))],
+            )
+            for _ in range(resamples)
+        ]
+    )
     low, high = np.quantile(draws, [0.5 - level / 2, 0.5 + level / 2], axis=0)
-    return tuple(Estimate(float(p), float(lo), float(hi), n) for p, lo, hi, n in
-                 zip(point, low, high, (len(it), len(st), len(it))))
+    return tuple(
+        Estimate(float(p), float(lo), float(hi), n)
+        for p, lo, hi, n in zip(point, low, high, (len(it), len(st), len(it)))
+    )

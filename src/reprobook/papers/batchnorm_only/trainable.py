@@ -32,9 +32,14 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 REGIMES = ("all", "bn", "bn+output", "output", "random_per_channel", "random_anywhere")
 RANDOM_REGIMES = ("random_per_channel", "random_anywhere")
-LABELS = {"all": "all parameters", "bn": "BatchNorm only", "bn+output": "BatchNorm + output",
-          "output": "output layer only", "random_per_channel": "random, k per channel",
-          "random_anywhere": "random, anywhere"}
+LABELS = {
+    "all": "all parameters",
+    "bn": "BatchNorm only",
+    "bn+output": "BatchNorm + output",
+    "output": "output layer only",
+    "random_per_channel": "random, k per channel",
+    "random_anywhere": "random, anywhere",
+}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -43,7 +48,11 @@ LABELS = {"all": "all parameters", "bn": "BatchNorm only", "bn+output": "BatchNo
 
 def batchnorm_layers(model: nn.Module) -> list[tuple[str, _BatchNorm]]:
     """Every BatchNorm with affine parameters, in module order (the order of the forward pass here)."""
-    return [(name, m) for name, m in model.named_modules() if isinstance(m, _BatchNorm) and m.affine]
+    return [
+        (name, m)
+        for name, m in model.named_modules()
+        if isinstance(m, _BatchNorm) and m.affine
+    ]
 
 
 def conv_layers(model: nn.Module) -> list[tuple[str, nn.Conv2d]]:
@@ -52,7 +61,9 @@ def conv_layers(model: nn.Module) -> list[tuple[str, nn.Conv2d]]:
 
 def output_layer(model: nn.Module) -> tuple[str, nn.Linear]:
     """The last ``nn.Linear`` in module order: the classifier."""
-    linears = [(name, m) for name, m in model.named_modules() if isinstance(m, nn.Linear)]
+    linears = [
+        (name, m) for name, m in model.named_modules() if isinstance(m, nn.Linear)
+    ]
     if not linears:
         raise ValueError("the model has no nn.Linear output layer")
     return linears[-1]
@@ -63,7 +74,9 @@ def batchnorm_parameter_count(model: nn.Module) -> int:
     return sum(m.weight.numel() + m.bias.numel() for _, m in batchnorm_layers(model))
 
 
-def init_batchnorm_(model: nn.Module, gamma: str = "uniform", generator: torch.Generator | None = None) -> None:
+def init_batchnorm_(
+    model: nn.Module, gamma: str = "uniform", generator: torch.Generator | None = None
+) -> None:
     """Re-initialise every BatchNorm: β = 0 and γ ~ U[0, 1] (``"uniform"``, open_lth's and PyTorch < 1.2's
     default, which the paper used) or γ = 1 (``"ones"``, today's PyTorch default)."""
     if gamma not in ("uniform", "ones"):
@@ -81,7 +94,9 @@ def init_batchnorm_(model: nn.Module, gamma: str = "uniform", generator: torch.G
 # Choosing the trainable parameters
 
 
-def per_channel_counts(channels: int, total: int, generator: torch.Generator) -> torch.Tensor:
+def per_channel_counts(
+    channels: int, total: int, generator: torch.Generator
+) -> torch.Tensor:
     """Split ``total`` over ``channels`` as evenly as possible: ``total // channels`` each, one more for
     ``total % channels`` randomly chosen channels."""
     k, extra = divmod(total, channels)
@@ -90,8 +105,9 @@ def per_channel_counts(channels: int, total: int, generator: torch.Generator) ->
     return counts
 
 
-def random_per_channel_masks(convs: list[tuple[str, nn.Conv2d]], total: int,
-                             generator: torch.Generator) -> dict[str, torch.Tensor]:
+def random_per_channel_masks(
+    convs: list[tuple[str, nn.Conv2d]], total: int, generator: torch.Generator
+) -> dict[str, torch.Tensor]:
     """Masks over the convolution weights with ``total`` entries set, spread evenly over the output
     channels of all convolutions (k = total / channels each), positions within a channel uniform."""
     channels = [m.weight.shape[0] for _, m in convs]
@@ -100,28 +116,40 @@ def random_per_channel_masks(convs: list[tuple[str, nn.Conv2d]], total: int,
     for (name, m), k in zip(convs, counts):
         out, fan = m.weight.shape[0], m.weight[0].numel()
         if int(k.max()) > fan:
-            raise ValueError(f"{name}: {int(k.max())} weights per channel asked, a channel has only {fan}")
-        rank = torch.rand(out, fan, generator=generator).argsort(1).argsort(1)  # a random permutation per row
+            raise ValueError(
+                f"{name}: {int(k.max())} weights per channel asked, a channel has only {fan}"
+            )
+        rank = (
+            torch.rand(out, fan, generator=generator).argsort(1).argsort(1)
+        )  # a random permutation per row
         masks[f"{name}.weight"] = (rank < k.view(-1, 1)).view_as(m.weight)
     return masks
 
 
-def random_anywhere_masks(convs: list[tuple[str, nn.Conv2d]], total: int,
-                          generator: torch.Generator) -> dict[str, torch.Tensor]:
+def random_anywhere_masks(
+    convs: list[tuple[str, nn.Conv2d]], total: int, generator: torch.Generator
+) -> dict[str, torch.Tensor]:
     """Masks with ``total`` entries set, drawn uniformly without replacement from all convolution weights."""
     sizes = [m.weight.numel() for _, m in convs]
     if total > sum(sizes):
-        raise ValueError(f"{total} weights asked, the convolutions have only {sum(sizes)}")
+        raise ValueError(
+            f"{total} weights asked, the convolutions have only {sum(sizes)}"
+        )
     flat = torch.zeros(sum(sizes), dtype=torch.bool)
     flat[torch.randperm(sum(sizes), generator=generator)[:total]] = True
-    return {f"{name}.weight": part.view_as(m.weight) for (name, m), part in zip(convs, flat.split(sizes))}
+    return {
+        f"{name}.weight": part.view_as(m.weight)
+        for (name, m), part in zip(convs, flat.split(sizes))
+    }
 
 
 def _bits(t: torch.Tensor) -> torch.Tensor:
     """A float tensor's bit patterns as integers, so that comparing them is bitwise (-0.0 ≠ 0.0, NaN = NaN)."""
     if not t.is_floating_point():
         return t
-    return t.contiguous().view({2: torch.int16, 4: torch.int32, 8: torch.int64}[t.element_size()])
+    return t.contiguous().view(
+        {2: torch.int16, 4: torch.int32, 8: torch.int64}[t.element_size()]
+    )
 
 
 @dataclass
@@ -132,24 +160,45 @@ class Selection:
     regime: str
     model: nn.Module = field(repr=False)
     masks: dict[str, torch.Tensor | None]
-    reference: dict[str, torch.Tensor] = field(repr=False)  # every parameter's value when selected
+    reference: dict[str, torch.Tensor] = field(
+        repr=False
+    )  # every parameter's value when selected
     hooks: list = field(default_factory=list, repr=False)
     _cache: dict = field(default_factory=dict, repr=False)
 
     def trainable_count(self) -> int:
         params = dict(self.model.named_parameters())
-        return sum(params[n].numel() if m is None else int(m.sum()) for n, m in self.masks.items())
+        return sum(
+            params[n].numel() if m is None else int(m.sum())
+            for n, m in self.masks.items()
+        )
 
     def counts(self) -> dict[str, int]:
         """Trainable entries by kind: BatchNorm, convolution, output layer, other."""
-        bn = {f"{n}.{p}" for n, _ in batchnorm_layers(self.model) for p in ("weight", "bias")}
-        conv = {f"{n}.{p}" for n, m in conv_layers(self.model) for p, _ in m.named_parameters()}
+        bn = {
+            f"{n}.{p}"
+            for n, _ in batchnorm_layers(self.model)
+            for p in ("weight", "bias")
+        }
+        conv = {
+            f"{n}.{p}"
+            for n, m in conv_layers(self.model)
+            for p, _ in m.named_parameters()
+        }
         out_name, out = output_layer(self.model)
         head = {f"{out_name}.{p}" for p, _ in out.named_parameters()}
         params = dict(self.model.named_parameters())
         counts = dict(bn=0, conv=0, output=0, other=0)
         for n, m in self.masks.items():
-            kind = "bn" if n in bn else "conv" if n in conv else "output" if n in head else "other"
+            kind = (
+                "bn"
+                if n in bn
+                else "conv"
+                if n in conv
+                else "output"
+                if n in head
+                else "other"
+            )
             counts[kind] += params[n].numel() if m is None else int(m.sum())
         return counts
 
@@ -157,7 +206,10 @@ class Selection:
         """The mask of ``name`` and its selected values on ``device`` (copied there once, then cached)."""
         key = (name, str(device))
         if key not in self._cache:
-            self._cache[key] = (self.masks[name].to(device), self.reference[name].to(device))
+            self._cache[key] = (
+                self.masks[name].to(device),
+                self.reference[name].to(device),
+            )
         return self._cache[key]
 
     @torch.no_grad()
@@ -195,7 +247,9 @@ class Selection:
             p.requires_grad_(True)
 
 
-def select(model: nn.Module, regime: str, seed: int = 0, match: int | None = None) -> Selection:
+def select(
+    model: nn.Module, regime: str, seed: int = 0, match: int | None = None
+) -> Selection:
     """Freeze ``model`` for ``regime`` (see the module docstring) and return the :class:`Selection`.
 
     The random regimes train ``match`` convolution weights (default: the BatchNorm γ+β count, the
@@ -221,15 +275,24 @@ def select(model: nn.Module, regime: str, seed: int = 0, match: int | None = Non
     else:
         total = batchnorm_parameter_count(model) if match is None else match
         g = torch.Generator().manual_seed(seed)
-        pick = random_per_channel_masks if regime == "random_per_channel" else random_anywhere_masks
+        pick = (
+            random_per_channel_masks
+            if regime == "random_per_channel"
+            else random_anywhere_masks
+        )
         masks = {n: m for n, m in pick(conv_layers(model), total, g).items() if m.any()}
     reference = {n: p.detach().cpu().clone() for n, p in names.items()}
     selection = Selection(regime, model, masks, reference)
     for n, p in names.items():
         p.requires_grad_(n in masks)
         if masks.get(n) is not None:
-            selection.hooks.append(p.register_hook(
-                lambda grad, n=n: grad * selection.on(n, grad.device)[0].to(grad.dtype)))
+            selection.hooks.append(
+                p.register_hook(
+                    lambda grad, n=n: (
+                        grad * selection.on(n, grad.device)[0].to(grad.dtype)
+                    )
+                )
+            )
     return selection
 
 
@@ -239,7 +302,9 @@ def select(model: nn.Module, regime: str, seed: int = 0, match: int | None = Non
 
 def gammas(model: nn.Module) -> torch.Tensor:
     """Every BatchNorm γ of the model, concatenated (CPU, float)."""
-    return torch.cat([m.weight.detach().float().cpu().flatten() for _, m in batchnorm_layers(model)])
+    return torch.cat(
+        [m.weight.detach().float().cpu().flatten() for _, m in batchnorm_layers(model)]
+    )
 
 
 def fraction_below(values: torch.Tensor, threshold: float) -> float:
@@ -253,9 +318,23 @@ def gamma_table(model: nn.Module, thresholds: list[float]) -> pd.DataFrame:
     rows = []
     for i, (name, m) in enumerate(batchnorm_layers(model)):
         g = m.weight.detach().float().cpu()
-        rows.append(dict(layer=i, name=name, channels=g.numel(), mean_abs_gamma=float(g.abs().mean()),
-                         **{f"below {t:g}": fraction_below(g, t) for t in thresholds}))
+        rows.append(
+            dict(
+                layer=i,
+                name=name,
+                channels=g.numel(),
+                mean_abs_gamma=float(g.abs().mean()),
+                **{f"below {t:g}": fraction_below(g, t) for t in thresholds},
+            )
+        )
     g = gammas(model)
-    rows.append(dict(layer=-1, name="overall", channels=g.numel(), mean_abs_gamma=float(g.abs().mean()),
-                     **{f"below {t:g}": fraction_below(g, t) for t in thresholds}))
+    rows.append(
+        dict(
+            layer=-1,
+            name="overall",
+            channels=g.numel(),
+            mean_abs_gamma=float(g.abs().mean()),
+            **{f"below {t:g}": fraction_below(g, t) for t in thresholds},
+        )
+    )
     return pd.DataFrame(rows)

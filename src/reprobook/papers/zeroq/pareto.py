@@ -21,15 +21,17 @@ import numpy as np
 
 @dataclass
 class Frontier:
-    sizes: np.ndarray     # [F] total size of each frontier allocation, increasing
-    costs: np.ndarray     # [F] total cost, strictly decreasing
-    choices: np.ndarray   # [F, L] option index per layer
+    sizes: np.ndarray  # [F] total size of each frontier allocation, increasing
+    costs: np.ndarray  # [F] total cost, strictly decreasing
+    choices: np.ndarray  # [F, L] option index per layer
 
     def best(self, budget: float) -> int:
         """Index of the cheapest allocation whose size is within ``budget``; raises if none fits."""
         fits = np.nonzero(self.sizes <= budget)[0]
         if len(fits) == 0:
-            raise ValueError(f"no allocation fits the budget {budget} (smallest size {self.sizes[0]})")
+            raise ValueError(
+                f"no allocation fits the budget {budget} (smallest size {self.sizes[0]})"
+            )
         return int(fits[-1])
 
 
@@ -38,14 +40,16 @@ def pareto_frontier(costs, sizes) -> Frontier:
     of layer i). Sizes should be integers (e.g. P_i·k_i) so that ties are exact."""
     costs, sizes = np.asarray(costs, dtype=float), np.asarray(sizes)
     if costs.shape != sizes.shape or costs.ndim != 2:
-        raise ValueError(f"costs and sizes must both be [layers, options], got {costs.shape} and {sizes.shape}")
+        raise ValueError(
+            f"costs and sizes must both be [layers, options], got {costs.shape} and {sizes.shape}"
+        )
     f_size, f_cost = np.zeros(1, dtype=sizes.dtype), np.zeros(1)
     f_choice = np.zeros((1, 0), dtype=np.int64)
     n_opt = costs.shape[1]
     for c, s in zip(costs, sizes):
         cand_size = (f_size[:, None] + s[None, :]).ravel()
         cand_cost = (f_cost[:, None] + c[None, :]).ravel()
-        order = np.lexsort((cand_cost, cand_size))        # by size, then cost
+        order = np.lexsort((cand_cost, cand_size))  # by size, then cost
         cand_size, cand_cost = cand_size[order], cand_cost[order]
         # keep a point only if it is strictly cheaper than every point no larger than it
         prev_best = np.concatenate(([np.inf], np.minimum.accumulate(cand_cost)[:-1]))
@@ -67,9 +71,11 @@ def brute_force(costs, sizes, budget: float) -> tuple[np.ndarray, float, float]:
     """The same optimum by enumerating all K^L allocations (small cases only: the DP's check)."""
     costs, sizes = np.asarray(costs, dtype=float), np.asarray(sizes)
     n_layers, n_opt = costs.shape
-    if n_opt ** n_layers > 2_000_000:
+    if n_opt**n_layers > 2_000_000:
         raise ValueError(f"{n_opt}^{n_layers} allocations is too many to enumerate")
-    grid = np.array(list(itertools.product(range(n_opt), repeat=n_layers)), dtype=np.int64)
+    grid = np.array(
+        list(itertools.product(range(n_opt), repeat=n_layers)), dtype=np.int64
+    )
     rows = np.arange(n_layers)
     total_size = sizes[rows, grid].sum(1)
     total_cost = costs[rows, grid].sum(1)
@@ -80,22 +86,33 @@ def brute_force(costs, sizes, budget: float) -> tuple[np.ndarray, float, float]:
     return grid[i], float(total_cost[i]), float(total_size[i])
 
 
-def random_allocation(params, bits, budget: float, rng: np.random.Generator) -> np.ndarray:
+def random_allocation(
+    params, bits, budget: float, rng: np.random.Generator
+) -> np.ndarray:
     """A random *maximal* allocation of ``bits`` options to layers with ``params`` weights within ``budget``:
     start from a uniformly random allocation, lower random layers one option at a time until it fits, then
     raise random layers while they still fit. Returns the option index per layer."""
     params, bits = np.asarray(params), np.asarray(bits)
     order = np.argsort(bits)
     if params @ np.full(len(params), bits[order[0]]) > budget:
-        raise ValueError(f"even the smallest option on every layer exceeds the budget {budget}")
-    rank = rng.integers(0, len(bits), len(params))      # position in ascending order of bits
-    size = lambda r: float(params @ bits[order[r]])      # noqa: E731
+        raise ValueError(
+            f"even the smallest option on every layer exceeds the budget {budget}"
+        )
+    rank = rng.integers(
+        0, len(bits), len(params)
+    )  # position in ascending order of bits
+    size = lambda r: float(params @ bits[order[r]])  # noqa: E731
     while size(rank) > budget:
         candidates = np.nonzero(rank > 0)[0]
         rank[rng.choice(candidates)] -= 1
     while True:
-        ups = [i for i in np.nonzero(rank < len(bits) - 1)[0]
-               if size(rank) + params[i] * (bits[order[rank[i] + 1]] - bits[order[rank[i]]]) <= budget]
+        ups = [
+            i
+            for i in np.nonzero(rank < len(bits) - 1)[0]
+            if size(rank)
+            + params[i] * (bits[order[rank[i] + 1]] - bits[order[rank[i]]])
+            <= budget
+        ]
         if not ups:
             break
         rank[rng.choice(ups)] += 1

@@ -1,0 +1,1 @@
+"""Wide attention (Brown et al. 2022): attention mixers, an encoder, LRA-style tasks."""

@@ -1,0 +1,105 @@
+"""The layout shows the architecture and stays that way: the spine (``reprobook/*.py``) never imports a
+paper, a paper (``reprobook/papers/<notebook>/``) imports only the spine, every notebook has a paper
+folder with its ``preset.yml``, and every notebook is paired with an in-sync py:percent file."""
+
+import ast
+import json
+from pathlib import Path
+
+import jupytext
+import pytest
+
+from reprobook import params
+
+REPO = Path(__file__).resolve().parents[1]
+PACKAGE = REPO / "src" / "reprobook"
+PAPERS = sorted(
+    d.name for d in (PACKAGE / "papers").iterdir() if (d / "__init__.py").is_file()
+)
+NOTEBOOK_CODE_LINES = 1100  # the five notebooks' code cells together (issue 9's budget)
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Absolute names of the reprobook modules that ``path`` imports (relative imports resolved)."""
+    package = ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts[:-1])
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")
+                parent = ".".join(parts[: len(parts) - node.level + 1])
+                base = f"{parent}.{base}" if base else parent
+            names.add(base)
+            names.update(f"{base}.{a.name}" for a in node.names)
+    return {n for n in names if n.startswith("reprobook")}
+
+
+def paper_of(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[2] if len(parts) > 2 and parts[1] == "papers" else None
+
+
+def test_the_spine_never_imports_a_paper():
+    for path in PACKAGE.glob("*.py"):
+        papers = {paper_of(m) for m in imported_modules(path)} - {None}
+        assert not papers, f"{path.name} imports the per-claim package(s) {papers}"
+
+
+@pytest.mark.parametrize("paper", PAPERS)
+def test_a_paper_imports_the_spine_and_itself_only(paper):
+    for path in (PACKAGE / "papers" / paper).glob("*.py"):
+        others = {paper_of(m) for m in imported_modules(path)} - {None, paper}
+        assert not others, f"papers/{paper}/{path.name} imports other papers {others}"
+
+
+def test_the_import_checker_sees_a_forbidden_import(tmp_path):
+    fake = PACKAGE / "papers" / "zeroq" / "quant.py"
+    assert "reprobook.stats" in imported_modules(
+        fake
+    )  # relative `from ...stats import` resolved
+
+
+def test_every_notebook_has_a_paper_with_a_preset_and_the_toc_names_them_all():
+    notebooks = sorted(p.stem for p in (REPO / "notebooks").glob("*.ipynb"))
+    assert notebooks == PAPERS
+    assert all((PACKAGE / "papers" / n / "preset.yml").is_file() for n in notebooks)
+    assert sorted(params.notebooks()) == notebooks
+    assert params.notebooks() == params.book_order()  # book order comes from _toc.yml
+
+
+def cells(notebook) -> list[tuple[str, str, tuple]]:
+    return [
+        (c.cell_type, c.source.strip(), tuple(c.metadata.get("tags", [])))
+        for c in notebook.cells
+    ]
+
+
+@pytest.mark.parametrize("paper", PAPERS)
+def test_notebook_and_its_py_percent_pair_are_in_sync(paper):
+    ipynb = jupytext.read(REPO / "notebooks" / f"{paper}.ipynb")
+    py = jupytext.read(REPO / "notebooks" / f"{paper}.py")
+    assert cells(ipynb) == cells(py), (
+        f"notebooks/{paper}.ipynb and .py differ: run `jupytext --sync notebooks/{paper}.ipynb`"
+    )
+
+
+@pytest.mark.parametrize("paper", PAPERS)
+def test_notebooks_are_committed_without_outputs(paper):
+    raw = json.loads((REPO / "notebooks" / f"{paper}.ipynb").read_text())
+    code = [c for c in raw["cells"] if c["cell_type"] == "code"]
+    assert not any(c.get("outputs") or c.get("execution_count") for c in code)
+
+
+def test_notebook_code_stays_within_its_line_budget():
+    total = 0
+    for paper in PAPERS:
+        raw = json.loads((REPO / "notebooks" / f"{paper}.ipynb").read_text())
+        total += sum(
+            len("".join(c["source"]).splitlines())
+            for c in raw["cells"]
+            if c["cell_type"] == "code"
+        )
+    assert total <= NOTEBOOK_CODE_LINES, f"{total} notebook code lines"

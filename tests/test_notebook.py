@@ -1,0 +1,104 @@
+"""The first and last cells' machinery: start(), declare() from preset.yml, finish(), slug()."""
+
+import json
+import sys
+
+import pytest
+
+from reprobook import notebook, params
+from reprobook.claims import Claim
+from reprobook.stats import Estimate
+
+
+def test_slug_is_one_rule_for_every_subclaim_name():
+    assert notebook.slug("deep ≈ parallel") == "deep_vs_parallel"
+    assert notebook.slug("faster on CPU") == "faster_on_cpu"
+    assert notebook.slug("W4A4: distilled ≈ real, 8-bit") == "w4a4_distilled_vs_real_8_bit"
+    assert notebook.slug("exact expansion") == "exact_expansion"
+
+
+def test_glue_is_harmless_without_myst_nb(monkeypatch):
+    monkeypatch.setitem(sys.modules, "myst_nb", None)  # makes `import myst_nb` fail
+    assert notebook.glue("x", 3) == 3
+
+
+def test_formatted_reads_estimates_and_floats_as_the_prose_quotes_them():
+    assert notebook.formatted(Estimate(0.5, 0.25, 0.75, 3)) == "0.5 [0.25, 0.75]"
+    assert notebook.formatted(0.123456) == "0.123"
+    assert notebook.formatted(7) == "7" and notebook.formatted("λ=1") == "λ=1"
+
+
+SPEC = {
+    "title": "T",
+    "statement": "S at {seeds} seeds",
+    "paper": "key",
+    "subclaims": [
+        {
+            "name": "one",
+            "statement": "first",
+            "criteria": [{"name": "a", "require": ">= {bar}", "description": "a ≥ {bar}"}],
+            "gates": [{"name": "g", "require": "> 0.5"}],
+        },
+        {"name": "two", "timed": True, "criteria": [{"name": "b", "require": "<=1e-10"}]},
+    ],
+}
+
+
+def test_a_claim_is_built_from_its_declaration_with_parameters_filled_in():
+    claim = Claim.from_spec("nb", SPEC, {"seeds": 3, "bar": 0.9})
+    assert claim.statement == "S at 3 seeds"
+    one, two = claim.subclaims
+    assert (one.criteria[0].comparison, one.criteria[0].threshold) == (">=", 0.9)
+    assert one.criteria[0].description == "a ≥ 0.9" and one.gates[0].threshold == 0.5
+    assert two.timed and two.criteria[0].threshold == 1e-10
+
+
+def test_a_malformed_requirement_is_named():
+    bad = {**SPEC, "subclaims": [{"name": "x", "criteria": [{"name": "c", "require": "about 3"}]}]}
+    with pytest.raises(ValueError, match="'c'.*require"):
+        Claim.from_spec("nb", bad, {})
+
+
+@pytest.mark.parametrize("name", params.notebooks())
+def test_every_notebook_declares_its_claim_in_its_preset_file(name):
+    for preset in params.PRESETS:
+        claim = notebook.declare(params.resolve(name, preset), **_context(name, preset))
+        assert claim.subclaims and all(s.criteria for s in claim.subclaims)
+
+
+def _context(name, preset):
+    """Derived values a notebook passes to declare() (the same expressions as in the notebook)."""
+    P = params.resolve(name, preset)
+    return {
+        "residual_expansion": lambda: {"deepest": max(P.train_blocks)},
+    }.get(name, dict)()
+
+
+def test_finish_saves_glues_and_reports(tmp_path, monkeypatch, capsys):
+    glued = {}
+    monkeypatch.setattr(notebook, "glue", lambda k, v, display=False: glued.setdefault(k, v))
+    monkeypatch.setenv("REPROBOOK_RESULTS", str(tmp_path))
+    P = params.Params.of("nb", {"preset": "smoke", "seeds": 2, "bar": 0.9})
+    claim = Claim.from_spec("nb", SPEC, P)
+    claim.measure("a", Estimate(0.95, 0.92, 0.97, 2))
+    claim.measure("g", Estimate.point(0.8))
+    claim.measure("b", Estimate.point(0.0))
+    report = notebook.finish(claim, P, {"extra": 1.5}, text={"acc": Estimate(0.95, 0.92, 0.97, 2)})
+    assert glued["verdict"] == "reproduced" and glued["verdict_one"] == "reproduced"
+    assert glued["preset"] == "smoke" and glued["acc"] == "0.95 [0.92, 0.97]"
+    record = json.loads((tmp_path / "nb.json").read_text())
+    assert record["numbers"] == {"extra": 1.5} and record["seeds"] == [0, 1]
+    assert len(report) == 3
+    out = capsys.readouterr().out
+    assert "nb at preset 'smoke': reproduced" in out and str(tmp_path) not in out
+
+
+def test_params_read_as_attributes_and_cannot_be_changed():
+    P = params.resolve("zeroq", "smoke")
+    assert P.seeds == P["seeds"] and P.notebook == "zeroq"
+    with pytest.raises(AttributeError, match="no parameter"):
+        P.nonexistent
+    with pytest.raises(AttributeError):
+        P.seeds = 4
+    with pytest.raises(AttributeError):
+        P["seeds"] = 4
