@@ -7,29 +7,16 @@ run it on an otherwise idle machine (``reprobook bench``).
 
 from __future__ import annotations
 
-import time
-
 import torch
-import torch.nn.functional as F
 
-from . import data, models, train
+from . import data, latency, models, train
 
 
 def timed_steps(model, batches, steps: int) -> float:
     """Images per second over ``steps`` SGD steps after one warm-up step."""
-    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
-    seen, start = 0, None
-    for i, (x, y) in enumerate(batches):
-        if i == 1:
-            start, seen = time.perf_counter(), 0
-        loss = F.cross_entropy(model(x), y)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        seen += len(y)
-        if i == steps:
-            break
-    return seen / (time.perf_counter() - start)
+    first = next(iter(batches))[1]
+    seconds = latency.sgd_step_seconds(model, batches, steps, warmup=1, lr=0.05)
+    return len(first) / seconds.mean()
 
 
 def tensor_batches(d: data.ImageData, batch_size: int, device: torch.device):

@@ -14,12 +14,13 @@ from __future__ import annotations
 import random
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
@@ -156,8 +157,7 @@ def ratio(
         return Estimate(point, point, point, len(r))
     rng = np.random.default_rng(seed)
     draws = np.median(r[rng.integers(0, len(r), (resamples, len(r)))], axis=1)
-    low, high = np.quantile(draws, [0.5 - level / 2, 0.5 + level / 2])
-    return Estimate(point, float(low), float(high), len(r))
+    return Estimate.from_draws(point, draws, len(r), level)
 
 
 class PeakMemory(TorchDispatchMode):
@@ -221,3 +221,27 @@ def peak_memory(model: nn.Module, x: torch.Tensor) -> int:
         return int(peak)
     finally:
         model.train(was)
+
+
+def sgd_step_seconds(
+    model: nn.Module, batches: Iterable, steps: int, warmup: int = 1, lr: float = 0.01
+) -> np.ndarray:
+    """Wall time of each of ``steps`` SGD steps (forward, backward, momentum step) of ``model`` on
+    ``batches`` (an iterable of ``(x, y)``, drawn inside the timed step), after ``warmup`` untimed ones.
+    Synchronises CUDA around every step. Trains ``model`` in place: pass a copy to keep it."""
+    device = next(model.parameters()).device
+    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+    model.train()
+    times, batches = [], iter(batches)
+    for step in range(warmup + steps):
+        _sync(device)
+        start = time.perf_counter()
+        x, y = next(batches)
+        loss = F.cross_entropy(model(x), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        _sync(device)
+        if step >= warmup:
+            times.append(time.perf_counter() - start)
+    return np.array(times)
