@@ -1,6 +1,8 @@
 # Two entry points; both create the virtual environment (.venv) and install the project first.
 #   make book   execute every notebook at the `cpu` preset with papermill, then build the HTML book
-#   make test   unit tests, every notebook at `smoke`, nbval on the verdict cells, the book from those outputs
+#   make test   ruff (lint + format check) over src/, tests/ and the notebooks' py:percent pairs, then the
+#               unit tests, every notebook at `smoke`, nbval on the verdict cells, the book from those outputs
+#   make lint   only the ruff checks;  make format   rewrite with ruff format and re-sync the notebook pairs
 PYTHON ?= python3
 VENV   ?= .venv
 BUILD  ?= build
@@ -11,7 +13,7 @@ ifneq ($(SHARED_DATA),)
 export REPROBOOK_DATA ?= $(SHARED_DATA)
 endif
 
-.PHONY: book notebooks html test bench clean
+.PHONY: book notebooks html test lint format bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,8 +29,16 @@ notebooks: $(VENV)/.installed
 html: $(VENV)/.installed
 	$(BIN)/reprobook book --build $(BUILD)
 
-test: $(VENV)/.installed
+test: lint
 	$(BIN)/python -m pytest
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check src tests notebooks
+	$(BIN)/ruff format --check src tests notebooks
+
+format: $(VENV)/.installed
+	$(BIN)/ruff format src tests notebooks
+	$(BIN)/jupytext --sync notebooks/*.py
 
 bench: $(VENV)/.installed
 	$(BIN)/reprobook bench

@@ -146,13 +146,15 @@ def test_empty_results_dir(tmp_path):
     assert "No results" in page and "reprobook run" in page
 
 
-def test_load_results_sorted(tmp_path):
-    other = copy.deepcopy(RESULT) | {"notebook": "batchnorm_only"}
-    write_result(tmp_path, RESULT)
-    write_result(tmp_path, other)
+def test_load_results_in_book_order_then_unknown_ones_by_name(tmp_path):
+    for name in ["zz_extra", "batchnorm_only", "aa_extra"]:
+        write_result(tmp_path, copy.deepcopy(RESULT) | {"notebook": name})
+    write_result(tmp_path, RESULT)  # residual_expansion: first in _toc.yml
     assert [r["notebook"] for r in load_results(tmp_path)] == [
-        "batchnorm_only",
         "residual_expansion",
+        "batchnorm_only",
+        "aa_extra",
+        "zz_extra",
     ]
 
 

@@ -229,3 +229,19 @@ def test_timed_subclaims_stay_out_of_the_verdict_line():
         "speedup", Estimate(0.5, 0.4, 0.6)
     )  # a slower rerun changes the verdict, not the line
     assert claim.verdict_line() == line and claim.verdict() == "partially reproduced"
+
+
+def test_from_draws_is_the_percentile_interval():
+    draws = np.arange(1001, dtype=float)
+    est = Estimate.from_draws(500.0, draws, n=4, level=0.9)
+    assert np.allclose([est.low, est.high], [50.0, 950.0]) and est.n == 4
+    assert np.isclose(est.scaled(2).high, 1900.0) and np.allclose(
+        est.yerr, [450.0, 450.0]
+    )
+
+
+def test_slope_is_the_least_squares_slope():
+    from reprobook.stats import slope
+
+    assert abs(slope([0, 1, 2, 3], [1, 3, 5, 7]) - 2.0) < 1e-12
+    assert abs(slope([1, 2, 3], [1, 0, 2]) - 0.5) < 1e-12

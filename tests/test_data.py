@@ -200,3 +200,23 @@ def test_resized_and_grayscale(isolated_data):
         and (gray_train == 100).all()
         and (gray_test == 200).all()
     )
+
+
+def test_atomic_write_leaves_the_old_file_when_writing_fails(tmp_path):
+    target = tmp_path / "a" / "cache.npz"
+    data.save_npz_atomic(target, x=np.arange(3))
+    with pytest.raises(RuntimeError):
+        with data.atomic_write(target) as tmp:
+            tmp.write_bytes(b"half")
+            raise RuntimeError("interrupted")
+    with np.load(target) as z:
+        assert list(z["x"]) == [0, 1, 2]
+    assert [p.name for p in target.parent.iterdir()] == [
+        "cache.npz"
+    ]  # no temporary left
+
+
+def test_normaliser_standardises_uint8_images_per_channel():
+    norm = data.normaliser((0.5, 0.0), (0.5, 1.0))
+    x = torch.tensor([[[[255]], [[0]]]], dtype=torch.uint8)  # [1, 2, 1, 1]
+    assert torch.allclose(norm(x).flatten(), torch.tensor([1.0, 0.0]))

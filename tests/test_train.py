@@ -149,3 +149,29 @@ def test_fit_accepts_non_image_data_as_it_is():
         net, features, train.TrainConfig(epochs=5, batch_size=25, lr=0.1), seed=0
     )
     assert history.test_acc.iloc[-1] > 0.9
+
+
+def test_eval_mode_restores_the_mode_the_model_had():
+    model = torch.nn.Sequential(torch.nn.BatchNorm1d(3))
+    model.train()
+    with train.eval_mode(model):
+        assert not model.training
+    assert model.training
+    model.eval()
+    with train.eval_mode(model):
+        pass
+    assert not model.training
+
+
+def test_predict_gives_the_logits_of_every_example_and_correct_compares_them():
+    torch.manual_seed(0)
+    model = torch.nn.Linear(4, 3)
+    x, y = torch.randn(25, 4), torch.randint(0, 3, (25,))
+    logits = train.predict(model, x, batch_size=7)
+    assert torch.allclose(logits, model(x), atol=1e-6) and model.training
+    assert torch.equal(
+        train.correct(model, x, y, batch_size=7), model(x).argmax(1) == y
+    )
+    loss, acc = train.evaluate(model, x, y)
+    assert abs(loss - torch.nn.functional.cross_entropy(model(x), y).item()) < 1e-5
+    assert acc == (model(x).argmax(1) == y).float().mean().item()

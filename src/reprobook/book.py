@@ -20,8 +20,6 @@ import yaml
 
 from reprobook.summary import load_results, render_summary
 
-__all__ = ["BookError", "toc_files", "stage_book", "build_book"]
-
 LOG_TAIL_LINES = 60
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")  # Sphinx colours its output even when piped
 
@@ -52,7 +50,7 @@ def toc_files(toc_path: Path) -> list[str]:
 
 
 def _bib_keys(book_dir: Path) -> set[str]:
-    """Citation keys defined in the ``*.bib`` files of *book_dir*."""
+    """Citation keys defined in the ``*.bib`` files of ``book_dir``."""
     keys: set[str] = set()
     for bib in book_dir.glob("*.bib"):
         keys.update(

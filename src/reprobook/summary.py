@@ -13,7 +13,7 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
-__all__ = ["load_results", "render_summary", "format_number"]
+from . import params
 
 NO_RESULTS = """\
 No results yet: no `results/*.json` files were found in the build directory.
@@ -23,7 +23,7 @@ Run the notebooks first, for example `reprobook run all --preset cpu` followed b
 
 
 def load_results(results_dir: Path | str) -> list[dict]:
-    """Read every ``*.json`` file in *results_dir*, sorted by notebook name.
+    """Read every ``*.json`` file in ``results_dir``, in book order (``_toc.yml``), others after by name.
 
     A missing directory yields an empty list. A file that is not valid JSON, or whose top level
     is not an object, raises :class:`ValueError` naming the file.
@@ -41,7 +41,14 @@ def load_results(results_dir: Path | str) -> list[dict]:
             raise ValueError(f"malformed results file {path}: expected a JSON object")
         data.setdefault("notebook", path.stem)
         results.append(data)
-    return sorted(results, key=lambda r: str(r["notebook"]))
+    order = params.book_order()
+    return sorted(
+        results,
+        key=lambda r: (
+            order.index(r["notebook"]) if r["notebook"] in order else len(order),
+            str(r["notebook"]),
+        ),
+    )
 
 
 # --- formatting helpers ---------------------------------------------------------------------
@@ -70,7 +77,7 @@ def format_number(x: Any) -> str:
 
 
 def _cell(value: Any) -> str:
-    """Make *value* safe for a markdown table cell."""
+    """Make ``value`` safe for a markdown table cell."""
     text = value if isinstance(value, str) else format_number(value)
     return " ".join(text.split()).replace("|", "\\|") or "–"
 
@@ -92,7 +99,7 @@ def _badge(verdict: Any) -> str:
 
 
 def _hardware(prov: dict) -> str:
-    hw = prov.get("hardware") or {}
+    hw = prov["hardware"]
     if not isinstance(hw, dict):
         return str(hw)
     parts = [hw.get("gpu") or hw.get("cpu") or hw.get("device") or "unknown"]
@@ -143,8 +150,8 @@ def render_summary(
 ) -> str:
     """Return the MyST markdown of the "Claims summary" page.
 
-    *bib_keys*: the citation keys known to the book; a result's ``paper`` is cited with
-    ``{cite}`` only if it is one of them (``None``: always cite). *notebook_docs*: names of
+    ``bib_keys``: the citation keys known to the book; a result's ``paper`` is cited with
+    ``{cite}`` only if it is one of them (``None``: always cite). ``notebook_docs``: names of
     notebooks that are pages of the book, which the summary then links to.
     """
     lines = ["# Claims summary", ""]
@@ -160,7 +167,7 @@ def render_summary(
     ]
     rows = []
     for r in results:
-        prov = r.get("provenance") or {}
+        prov = r["provenance"]
         rows.append(
             [
                 f"{{ref}}`{_cell(r['notebook'])} <{_label(r)}>`",
@@ -185,7 +192,7 @@ def _section(
 ) -> list[str]:
     """The section of one notebook: facts, claim, and the table of sub-claims."""
     name = str(r["notebook"])
-    prov = r.get("provenance") or {}
+    prov = r["provenance"]
     lines = [f"({_label(r)})=", f"## {r.get('title') or name}", ""]
     if r.get("claim"):
         lines += [" ".join(str(r["claim"]).split()), ""]
@@ -199,7 +206,7 @@ def _section(
         ("Notebook", notebook),
         ("Paper", paper or "–"),
         ("Preset", f"`{r.get('preset', '?')}`"),
-        ("Parameters", f"`{json.dumps(r.get('parameters') or {}, sort_keys=True)}`"),
+        ("Parameters", f"`{json.dumps(r['parameters'], sort_keys=True)}`"),
         ("Seeds", ", ".join(str(s) for s in r.get("seeds") or []) or "–"),
         ("Hardware", _hardware(prov)),
         ("Run time", _duration(prov.get("wall_time_s"))),

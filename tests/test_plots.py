@@ -1,0 +1,44 @@
+"""The book's recurring figures draw what they are given."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from reprobook import plots  # noqa: E402
+from reprobook.stats import Estimate  # noqa: E402
+
+
+def test_estimates_draw_asymmetric_error_bars_in_the_requested_units():
+    plots.style()
+    fig, ax = plt.subplots()
+    bars = plots.estimates(
+        ax, [1, 2], [Estimate(0.5, 0.4, 0.7, 3), Estimate(0.2, 0.1, 0.2, 3)], scale=100
+    )
+    x, y = bars.lines[0].get_data()
+    assert list(y) == [50.0, 20.0]
+    segments = bars.lines[2][0].get_segments()
+    assert np.allclose(segments[0][:, 1], [40, 70]) and np.allclose(
+        segments[1][:, 1], [10, 20]
+    )
+    plt.close(fig)
+
+
+def test_seed_bars_put_the_mean_under_every_seed():
+    fig, ax = plt.subplots()
+    plots.seed_bars(ax, {"a": [0.2, 0.4], "b": [1.0]}, threshold=0.5)
+    heights = [p.get_height() for p in ax.patches]
+    assert np.allclose(heights, [0.3, 1.0])
+    assert [len(c.get_offsets()) for c in ax.collections] == [2, 1]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b"]
+    plt.close(fig)
+
+
+def test_heatmaps_share_one_colour_scale():
+    fig = plots.heatmaps(
+        [np.eye(3), 2 * np.eye(3), np.ones((3, 3))], ["x", "y", "z"], ncols=2
+    )
+    images = [ax.images[0] for ax in fig.axes if ax.images]
+    assert len(images) == 3 and {im.get_clim() for im in images} == {(0, 2.0)}
+    plt.close(fig)
