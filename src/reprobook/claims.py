@@ -6,10 +6,22 @@ A criterion compares a measured :class:`~reprobook.stats.Estimate` with a thresh
 * ``not met``   — the whole interval is on the wrong side;
 * ``uncertain`` — the interval straddles the threshold.
 
+An equivalence criterion (``within ±m``, "A ≈ B") is met when the whole interval of the difference lies
+inside [−m, m], not met when it lies wholly outside, and uncertain otherwise.
+
+Three kinds of requirement, kept apart:
+
+* **criteria** are the empirical evidence for a sub-claim;
+* **gates** (per sub-claim or for the whole claim) say whether the experiment could show anything — a
+  reference model that did not learn makes the sub-claim *inconclusive*;
+* **checks** are identities and invariants (an exact expansion, frozen weights unchanged): they can fail
+  only through a bug, so they never count as evidence; a failed check makes the whole claim
+  *inconclusive: implementation check failed*.
+
 A sub-claim is *reproduced* when all its criteria are met, *not reproduced* when none is met and none is
-uncertain, *inconclusive* when nothing is met but something is uncertain or when one of its sanity
-gates is not met, and *partially reproduced* otherwise. The claim's verdict combines its sub-claims'
-verdicts the same way; a failed claim-level gate makes every verdict *inconclusive*.
+uncertain, *inconclusive* when nothing is met but something is uncertain, and *partially reproduced*
+otherwise. A sub-claim that a preset cannot test is declared *not tested* before the run, with the reason,
+and left out of the claim's verdict, which combines the tested sub-claims' verdicts the same way.
 """
 
 from __future__ import annotations
@@ -17,6 +29,7 @@ from __future__ import annotations
 import json
 import operator
 import re
+import string
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -29,7 +42,10 @@ from . import provenance
 from .stats import Estimate
 
 VERDICTS = ("reproduced", "partially reproduced", "not reproduced", "inconclusive")
+NOT_TESTED = "not tested"
 COMPARISONS = {"<=": operator.le, "<": operator.lt, ">=": operator.ge, ">": operator.gt}
+WITHIN = "within"  # equivalence: |x| <= threshold over the whole interval
+SYMBOLS = {"<=": "≤", ">=": "≥", "<": "<", ">": ">"}
 
 
 @dataclass
@@ -42,27 +58,43 @@ class Criterion:
     measured: Estimate | None = None
 
     def __post_init__(self):
-        if self.comparison not in COMPARISONS:
+        if self.comparison not in (*COMPARISONS, WITHIN):
             raise ValueError(
-                f"comparison must be one of {list(COMPARISONS)}, got {self.comparison!r}"
+                f"comparison must be one of {[*COMPARISONS, WITHIN]}, got {self.comparison!r}"
             )
+        if self.comparison == WITHIN and not self.threshold > 0:
+            raise ValueError(f"{self.name!r}: an equivalence margin must be > 0")
+
+    @property
+    def requirement(self) -> str:
+        if self.comparison == WITHIN:
+            return f"within ±{self.threshold:g}"
+        return f"{SYMBOLS[self.comparison]} {self.threshold:g}"
 
     @property
     def status(self) -> str:
         if self.measured is None:
             raise ValueError(f"criterion {self.name!r} has no measurement yet")
+        low, high = self.measured.low, self.measured.high
+        if (
+            self.comparison == WITHIN
+        ):  # two one-sided tests: the interval inside ±margin
+            m = self.threshold
+            if -m <= low and high <= m:
+                return "met"
+            return "not met" if high < -m or low > m else "uncertain"
         ok = COMPARISONS[self.comparison]
-        low_ok, high_ok = (
-            ok(self.measured.low, self.threshold),
-            ok(self.measured.high, self.threshold),
-        )
-        return (
-            "met"
-            if low_ok and high_ok
-            else "not met"
-            if not (low_ok or high_ok)
-            else "uncertain"
-        )
+        low_ok, high_ok = ok(low, self.threshold), ok(high, self.threshold)
+        if low_ok and high_ok:
+            return "met"
+        return "not met" if not (low_ok or high_ok) else "uncertain"
+
+
+STATUS_VERDICT = {
+    "met": "reproduced",
+    "not met": "not reproduced",
+    "uncertain": "inconclusive",
+}
 
 
 @dataclass
@@ -71,31 +103,37 @@ class SubClaim:
     statement: str
     criteria: list[Criterion]
     gates: list[Criterion] = field(default_factory=list)
-    timed: bool = False  # measured in wall-clock time: its verdict can differ between two runs of the same code
+    timed: bool = False  # judged on wall-clock times: can differ between two runs of the same code
+    not_tested: str = (
+        ""  # why this preset cannot test it (declared before the run); "" = tested
+    )
 
     def verdict(self) -> str:
+        if self.not_tested:
+            return NOT_TESTED
         if any(g.status != "met" for g in self.gates):
             return "inconclusive"
-        return combine(
-            [
-                {
-                    "met": "reproduced",
-                    "not met": "not reproduced",
-                    "uncertain": "inconclusive",
-                }[c.status]
-                for c in self.criteria
-            ]
-        )
+        return combine([STATUS_VERDICT[c.status] for c in self.criteria])
 
 
 def combine(verdicts: list[str]) -> str:
     """All reproduced → reproduced; nothing reproduced → not reproduced, unless something is
-    inconclusive (then inconclusive); a mix → partially reproduced."""
-    if all(v == "reproduced" for v in verdicts):
+    inconclusive (then inconclusive); a mix → partially reproduced. Not-tested ones are left out;
+    with nothing tested the verdict is inconclusive."""
+    tested = [v for v in verdicts if v != NOT_TESTED]
+    if not tested:
+        return "inconclusive"
+    if all(v == "reproduced" for v in tested):
         return "reproduced"
-    if not any(v in ("reproduced", "partially reproduced") for v in verdicts):
-        return "inconclusive" if "inconclusive" in verdicts else "not reproduced"
+    if not any(v in ("reproduced", "partially reproduced") for v in tested):
+        return "inconclusive" if "inconclusive" in tested else "not reproduced"
     return "partially reproduced"
+
+
+def _fields(text: Any) -> set[str]:
+    """The names a format string refers to: ``">= {bar}"`` → ``{"bar"}``."""
+    names = {f for _, f, _, _ in string.Formatter().parse(str(text)) if f}
+    return {re.split(r"[.\[]", f)[0] for f in names}
 
 
 @dataclass
@@ -106,10 +144,12 @@ class Claim:
     paper: str
     subclaims: list[SubClaim]
     gates: list[Criterion] = field(default_factory=list)
+    checks: list[Criterion] = field(default_factory=list)
 
     def __post_init__(self):
         self.started = time.time()
         self.section_seconds: dict[str, float] = {}
+        self.preregistration: dict[str, Any] = {}
 
     @classmethod
     def from_spec(
@@ -124,89 +164,118 @@ class Claim:
               title: ...
               statement: ...
               paper: bibkey
+              checks:                   # identities and invariants: gate the verdict, never evidence
+                - {name: ..., require: "<= 1e-10", description: ...}
               subclaims:
-                - name: trainability
+                - name: deep ≈ parallel
                   statement: ...
                   timed: false          # optional: judged on wall-clock times
+                  not_tested: {smoke: "why this preset cannot show it"}   # optional, per preset
                   criteria:
-                    - {name: ..., require: ">= {trains_accuracy}", description: ..., paper: ...}
+                    - {name: "val loss {dataset}", for_each: {dataset: grid_datasets},
+                       require: "within ±{parity_margin}", description: ..., paper: ...}
                   gates: [...]          # optional, same form
               gates: [...]              # optional, claim-level
         """
+        referenced: dict[str, set[str]] = {}
 
-        def fill(text: Any) -> str:
-            return str(text).format(**values) if text is not None else ""
-
-        def criterion(c: dict[str, Any]) -> Criterion:
-            match = re.fullmatch(r"\s*(<=|>=|<|>)\s*(\S+)\s*", fill(c["require"]))
-            if not match:
-                raise ValueError(
-                    f"{notebook}: criterion {c['name']!r}: require must read like '>= 0.9', "
-                    f"got {c['require']!r}"
-                )
-            return Criterion(
-                fill(c["name"]),
-                fill(c.get("description")),
-                match[1],
-                float(match[2]),
-                paper=fill(c.get("paper")),
+        def fill(text: Any, extra: dict[str, Any] | None = None) -> str:
+            return (
+                str(text).format(**values, **(extra or {})) if text is not None else ""
             )
 
+        def criteria(entries: list[dict[str, Any]]) -> list[Criterion]:
+            out = []
+            for c in entries:
+                (var, param), *_ = (c.get("for_each") or {None: None}).items()
+                items = values[param] if param else [None]
+                for item in items:
+                    extra = {var: item} if var else {}
+                    out.append(criterion(c, extra))
+            return out
+
+        def criterion(c: dict[str, Any], extra: dict[str, Any]) -> Criterion:
+            name = fill(c["name"], extra)
+            require = fill(c["require"], extra)
+            referenced[name] = _fields(c["require"]) & set(values)
+            match = re.fullmatch(r"\s*(<=|>=|<|>|within)\s*±?\s*(\S+)\s*", require)
+            if not match:
+                raise ValueError(
+                    f"{notebook}: criterion {c['name']!r}: require must read like '>= 0.9' "
+                    f"or 'within ±0.1', got {c['require']!r}"
+                )
+            return Criterion(
+                name,
+                fill(c.get("description"), extra),
+                match[1],
+                float(match[2]),
+                paper=fill(c.get("paper"), extra),
+            )
+
+        preset = values.get("preset")
         subclaims = [
             SubClaim(
                 fill(s["name"]),
                 fill(s.get("statement")),
-                [criterion(c) for c in s["criteria"]],
-                [criterion(g) for g in s.get("gates", [])],
+                criteria(s["criteria"]),
+                criteria(s.get("gates", [])),
                 timed=bool(s.get("timed", False)),
+                not_tested=fill((s.get("not_tested") or {}).get(preset))
+                if preset
+                else "",
             )
             for s in spec["subclaims"]
         ]
-        return cls(
+        claim = cls(
             notebook,
             fill(spec["title"]),
             fill(spec["statement"]),
             spec.get("paper", ""),
             subclaims,
-            [criterion(g) for g in spec.get("gates", [])],
+            criteria(spec.get("gates", [])),
+            criteria(spec.get("checks", [])),
         )
+        claim.threshold_parameters = {k: sorted(v) for k, v in referenced.items() if v}
+        return claim
 
     # -- before the run ------------------------------------------------------------------------
     def declare(self) -> pd.DataFrame:
-        """The criteria, fixed before any experiment runs: one row each."""
+        """The requirements, fixed before any experiment runs: one row each."""
         rows = [
             dict(
-                subclaim=s.name,
+                kind=kind,
+                subclaim=sub,
                 criterion=c.name,
-                requirement=f"{c.comparison} {c.threshold:g}",
+                requirement=c.requirement,
                 description=c.description,
                 paper=c.paper,
             )
-            for s in self.subclaims
-            for c in s.criteria
+            for kind, sub, c in self._rows()
         ]
         rows += [
             dict(
+                kind="not tested",
                 subclaim=s.name,
-                criterion=f"gate: {g.name}",
-                requirement=f"{g.comparison} {g.threshold:g}",
-                description=g.description,
-                paper=g.paper,
+                criterion="",
+                requirement="",
+                description=s.not_tested,
+                paper="",
             )
             for s in self.subclaims
-            for g in s.gates
-        ]
-        rows += [
-            dict(
-                subclaim="(all)",
-                criterion=f"gate: {g.name}",
-                requirement=f"{g.comparison} {g.threshold:g}",
-                description=g.description,
-                paper=g.paper,
-            )
-            for g in self.gates
+            if s.not_tested
         ]
         return pd.DataFrame(rows)
+
+    def _rows(self) -> list[tuple[str, str, Criterion]]:
+        """(kind, sub-claim, requirement) for every check, gate and criterion, in reading order."""
+        rows = [("check", "(all)", c) for c in self.checks]
+        rows += [("gate", "(all)", g) for g in self.gates]
+        for s in self.subclaims:
+            if s.not_tested:
+                continue
+            rows += [("gate", s.name, g) for g in s.gates]
+            rows += [("criterion", s.name, c) for c in s.criteria]
+        return rows
 
     # -- during the run ------------------------------------------------------------------------
     @contextmanager
@@ -219,60 +288,86 @@ class Claim:
             self.section_seconds[name] = round(time.time() - start, 2)
 
     def measure(self, name: str, estimate: Estimate) -> Estimate:
-        """Record the measurement of the criterion (or gate) called ``name``."""
-        matches = [c for c in self._all_criteria() if c.name == name]
+        """Record the measurement of the criterion, gate or check called ``name``."""
+        matches = [c for c in self._all() if c.name == name]
         if not matches:
             raise KeyError(
-                f"no criterion or gate named {name!r} in claim {self.notebook!r}"
+                f"no criterion, gate or check named {name!r} in claim {self.notebook!r}"
             )
         for c in matches:
             c.measured = estimate
         return estimate
 
-    def _all_criteria(self) -> list[Criterion]:
-        return [c for s in self.subclaims for c in s.criteria + s.gates] + self.gates
+    def _all(self) -> list[Criterion]:
+        return (
+            [c for s in self.subclaims for c in s.criteria + s.gates]
+            + self.gates
+            + self.checks
+        )
+
+    def tested(self, name: str) -> bool:
+        """Whether the sub-claim ``name`` is tested at this preset (a notebook may skip its experiment)."""
+        return not next(s for s in self.subclaims if s.name == name).not_tested
 
     # -- after the run -------------------------------------------------------------------------
+    def failed_checks(self) -> list[str]:
+        return [c.name for c in self.checks if c.status != "met"]
+
     def subclaim_verdicts(self) -> dict[str, str]:
-        if any(g.status != "met" for g in self.gates):
-            return {s.name: "inconclusive" for s in self.subclaims}
-        return {s.name: s.verdict() for s in self.subclaims}
+        blocked = self.failed_checks() or any(g.status != "met" for g in self.gates)
+        return {
+            s.name: NOT_TESTED
+            if s.not_tested
+            else "inconclusive"
+            if blocked
+            else s.verdict()
+            for s in self.subclaims
+        }
 
     def verdict(self) -> str:
         return combine(list(self.subclaim_verdicts().values()))
 
+    def verdict_reason(self) -> str:
+        """Why the verdict is what it is, when that is not the sub-claims' own verdicts."""
+        if self.failed_checks():
+            return f"implementation check failed: {', '.join(self.failed_checks())}"
+        failed_gates = [g.name for g in self.gates if g.status != "met"]
+        if failed_gates:
+            return f"sanity gate not met: {', '.join(failed_gates)}"
+        if all(s.not_tested for s in self.subclaims):
+            return "nothing is tested at this preset"
+        return ""
+
     def report(self) -> pd.DataFrame:
-        """Every criterion and gate with its measurement, threshold and status."""
+        """Every check, gate and criterion with its measurement, requirement and status."""
         verdicts = self.subclaim_verdicts()
-        rows = []
-        for s in self.subclaims:
-            for c in s.gates + s.criteria:
-                kind = "gate" if c in s.gates else "criterion"
-                rows.append(
-                    dict(
-                        subclaim=s.name,
-                        kind=kind,
-                        criterion=c.name,
-                        paper=c.paper,
-                        measured=f"{c.measured}",
-                        requirement=f"{c.comparison} {c.threshold:g}",
-                        status=c.status,
-                        verdict=verdicts[s.name],
-                    )
-                )
-        for g in self.gates:
-            rows.append(
-                dict(
-                    subclaim="(all)",
-                    kind="gate",
-                    criterion=g.name,
-                    paper=g.paper,
-                    measured=f"{g.measured}",
-                    requirement=f"{g.comparison} {g.threshold:g}",
-                    status=g.status,
-                    verdict="",
-                )
+        rows = [
+            dict(
+                kind=kind,
+                subclaim=sub,
+                criterion=c.name,
+                paper=c.paper,
+                measured=f"{c.measured}",
+                requirement=c.requirement,
+                status=c.status,
+                verdict=verdicts.get(sub, ""),
             )
+            for kind, sub, c in self._rows()
+        ]
+        rows += [
+            dict(
+                kind="not tested",
+                subclaim=s.name,
+                criterion=s.not_tested,
+                paper="",
+                measured="",
+                requirement="",
+                status=NOT_TESTED,
+                verdict=NOT_TESTED,
+            )
+            for s in self.subclaims
+            if s.not_tested
+        ]
         return pd.DataFrame(rows)
 
     def verdict_line(self) -> str:
@@ -285,10 +380,17 @@ class Claim:
         parts = "; ".join(
             f"{s.name}: {verdicts[s.name]}" for s in self.subclaims if not s.timed
         )
-        timed = [s.name for s in self.subclaims if s.timed]
+        checks = ""
+        if self.checks:
+            failed = self.failed_checks()
+            checks = f" [checks: {'FAILED ' + ', '.join(failed) if failed else f'all {len(self.checks)} passed'}]"
+        timed = [s.name for s in self.subclaims if s.timed and not s.not_tested]
         if not timed:
-            return f"VERDICT {self.notebook}: {self.verdict()} ({parts})"
-        return f"VERDICT {self.notebook}: {parts}; timing-dependent, see the report: {', '.join(timed)}"
+            return f"VERDICT {self.notebook}: {self.verdict()} ({parts}){checks}"
+        return (
+            f"VERDICT {self.notebook}: {parts}; timing-dependent, see the report: "
+            f"{', '.join(timed)}{checks}"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         def crit(c: Criterion) -> dict:
@@ -309,17 +411,22 @@ class Claim:
             claim=self.statement,
             paper=self.paper,
             verdict=self.verdict(),
+            verdict_reason=self.verdict_reason(),
+            checks=[crit(c) for c in self.checks],
             subclaims=[
                 dict(
                     name=s.name,
                     statement=s.statement,
                     verdict=verdicts[s.name],
-                    criteria=[crit(c) for c in s.criteria],
-                    gates=[crit(g) for g in s.gates],
+                    timed=s.timed,
+                    not_tested=s.not_tested,
+                    criteria=[] if s.not_tested else [crit(c) for c in s.criteria],
+                    gates=[] if s.not_tested else [crit(g) for g in s.gates],
                 )
                 for s in self.subclaims
             ],
             gates=[crit(g) for g in self.gates],
+            preregistration=self.preregistration,
         )
 
     def save(
