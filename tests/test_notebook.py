@@ -102,3 +102,18 @@ def test_params_read_as_attributes_and_cannot_be_changed():
         P.seeds = 4
     with pytest.raises(AttributeError):
         P["seeds"] = 4
+
+
+def test_declare_records_the_spec_hash_and_flags_overridden_thresholds(capsys):
+    name = params.notebooks()[0]
+    claim = notebook.declare(params.resolve(name, "smoke"), **_context(name, "smoke"))
+    assert len(claim.preregistration["sha256"]) == 64
+    assert claim.preregistration["overridden_thresholds"] == {}
+    used = sorted({p for ps in claim.threshold_parameters.values() for p in ps})
+    if used:  # a threshold that comes from a parameter: set it away from the preset
+        spec = params.load_spec(name)
+        value = spec.preset("smoke")[used[0]]
+        changed = params.resolve(name, "smoke", {used[0]: value / 2 if value else 0.5})
+        claim = notebook.declare(changed, **_context(name, "smoke"))
+        assert used[0] in claim.preregistration["overridden_thresholds"]
+        assert "thresholds set away" in capsys.readouterr().out

@@ -8,6 +8,7 @@ numbers the prose quotes and returns the report.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from typing import Any
@@ -50,11 +51,35 @@ def start(notebook: str, namespace: dict[str, Any]) -> params.Params:
 
 def declare(P: params.Params, **context: Any) -> Claim:
     """The notebook's claim, its criteria read from ``preset.yml`` and filled in from ``P`` (and
-    ``context``, for derived values such as the deepest net) — fixed before any experiment runs."""
+    ``context``, for derived values such as the deepest net) — fixed before any experiment runs.
+
+    The claim remembers the spec file's SHA-256 and every threshold that a parameter set away from
+    its preset's value (``claim.preregistration``, written to the results file)."""
     notebook = _notebook_of(P)
-    return Claim.from_spec(
-        notebook, params.load_spec(notebook).raw["claim"], {**P, **context}
+    spec = params.load_spec(notebook)
+    claim = Claim.from_spec(notebook, spec.raw["claim"], {**P, **context})
+    preset = spec.preset(P.preset)
+    overridden = sorted(
+        {
+            p
+            for names in claim.threshold_parameters.values()
+            for p in names
+            if P[p] != preset[p]
+        }
     )
+    path = params.spec_path(notebook)
+    claim.preregistration = {
+        "spec": f"src/reprobook/papers/{notebook}/preset.yml",
+        "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        "overridden_thresholds": {
+            p: {"preset": preset[p], "run": P[p]} for p in overridden
+        },
+    }
+    if overridden:
+        print(
+            f"note: thresholds set away from the {P.preset!r} preset: {', '.join(overridden)}"
+        )
+    return claim
 
 
 def _notebook_of(P: params.Params) -> str:
