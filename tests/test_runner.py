@@ -1,4 +1,5 @@
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -98,14 +99,17 @@ def test_cli_exit_code_is_non_zero_when_a_notebook_fails(tmp_path, monkeypatch, 
         runner.RunOutcome("a", tmp_path / "a.ipynb", 1.0),
         runner.RunOutcome("b", tmp_path / "b.ipynb", 2.0, "Boom"),
     ]
-    monkeypatch.setattr(runner, "run_notebooks", lambda *a, **k: failing)
+
+    def fake_run(*a, on_done=None, **k):
+        for o in failing:
+            on_done(o)
+        return failing
+
+    monkeypatch.setattr(runner, "run_notebooks", fake_run)
     assert cli.main(["run", "all", "--build", str(tmp_path)]) == 1
     captured = capsys.readouterr()
-    assert (
-        "FAILED b" in captured.err
-        and "Boom" in captured.err
-        and "total" in captured.out
-    )
+    assert "error: b failed: Boom" in captured.err and "total" in captured.out
+    assert "✗ b failed" in captured.out and "FAILED: Boom" in captured.out
 
 
 def test_papermill_typo_fails_in_the_first_cell(tmp_path):
@@ -129,3 +133,132 @@ def test_papermill_typo_fails_in_the_first_cell(tmp_path):
     assert (
         len(ran) <= 4
     )  # the Colab cell, the parameters, the injected parameters, the start cell: no compute
+
+
+def test_a_failed_run_leaves_no_stale_verdict_and_is_marked_failed(
+    tmp_path, monkeypatch
+):
+    repo = tmp_path / "repo"
+    (repo / "notebooks").mkdir(parents=True)
+    tiny_notebook(repo / "notebooks" / "bad.ipynb", "raise RuntimeError('boom in bad')")
+    results = tmp_path / "build" / "results"
+    results.mkdir(parents=True)
+    (results / "bad.json").write_text(
+        '{"notebook": "bad", "verdict": "reproduced"}'
+    )  # an old run
+    monkeypatch.setattr(
+        runner,
+        "validate",
+        lambda names, preset, overrides: {n: {"x": 2} for n in names},
+    )
+    [outcome] = runner.run_notebooks(repo, ["bad"], "smoke", {}, tmp_path / "build")
+    assert not outcome.ok and outcome.error == "RuntimeError: boom in bad"
+    assert not (results / "bad.json").exists()
+    marker = json.loads((results / "bad.failed.json").read_text())
+    assert marker["failed"] and "boom in bad" in marker["error"]
+    from reprobook.summary import load_results, render_summary
+
+    page = render_summary(load_results(results))
+    assert "**failed**" in page and "boom in bad" in page
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (
+            ["run", "zeroq", "-p", "preset", "smoke"],
+            "error: choose the preset with --preset smoke, not -p preset",
+        ),
+        (["run", "zeroq", "--preset", "huge"], "(e.g. --preset smoke)"),
+        (
+            ["run", "nosuch"],
+            "error: unknown notebook 'nosuch'; known: residual_expansion",
+        ),
+        (
+            ["run", "zeroq", "-p", "seeds", "0"],
+            "error: zeroq: parameter 'seeds' must be >=",
+        ),
+    ],
+)
+def test_cli_errors_are_one_line_that_matches_the_cli(tmp_path, args, message):
+    out = reprobook(*args, "--build", str(tmp_path / "b"))
+    assert out.returncode == 2 and message in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1 and "Traceback" not in out.stderr
+    assert not (tmp_path / "b").exists()
+
+
+def test_a_build_folder_that_is_a_file_or_read_only_fails_before_any_compute(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    out = reprobook("run", "zeroq", "--preset", "smoke", "--build", str(blocker))
+    assert (
+        out.returncode == 2
+        and "is a file" in out.stderr
+        and "Traceback" not in out.stderr
+    )
+    with pytest.raises(runner.BuildFolderError, match="not writable"):
+        locked = tmp_path / "locked"
+        locked.mkdir()
+        locked.chmod(0o500)
+        try:
+            if os.access(
+                locked, os.W_OK
+            ):  # root ignores permissions: make it a read-only mount's error
+                raise runner.BuildFolderError(
+                    f"build folder {locked} is not writable (simulated)"
+                )
+            runner.prepare_build(locked)
+        finally:
+            locked.chmod(0o700)
+
+
+def test_book_with_nothing_executed_is_one_error_line(tmp_path):
+    out = reprobook("book", "--build", str(tmp_path / "empty"))
+    assert out.returncode == 2 and out.stderr.startswith("error: no executed notebook")
+    assert "Traceback" not in out.stderr
+
+
+def test_list_one_notebook_shows_its_run_times_and_version_prints(tmp_path):
+    out = reprobook("list", "zeroq")
+    assert (
+        out.returncode == 0
+        and "zeroq  (run time:" in out.stdout
+        and "residual_expansion" not in out.stdout
+    )
+    version = reprobook("--version")
+    assert version.returncode == 0 and version.stdout.startswith("reprobook ")
+
+
+def test_list_into_a_closed_pipe_is_not_an_error():
+    out = subprocess.run(
+        f"{sys.executable} -m reprobook list | head -1",
+        shell=True,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
+    assert (
+        out.returncode == 0
+        and "Traceback" not in out.stderr
+        and "BrokenPipe" not in out.stderr
+    )
+
+
+def test_results_outside_reprobook_run_go_beside_the_run_and_never_overwrite(
+    tmp_path, monkeypatch
+):
+    from reprobook import provenance
+
+    monkeypatch.delenv("REPROBOOK_RESULTS", raising=False)
+    monkeypatch.chdir(tmp_path)
+    first = provenance.results_path("zeroq", "smoke")
+    first.parent.mkdir()
+    first.write_text("{}")
+    second = provenance.results_path("zeroq", "smoke")
+    assert first.parent == tmp_path / "reprobook-results" and second != first
+    assert REPO not in first.parents
+    monkeypatch.setenv("REPROBOOK_RESULTS", str(tmp_path / "build" / "results"))
+    assert (
+        provenance.results_path("zeroq", "smoke")
+        == tmp_path / "build" / "results" / "zeroq.json"
+    )

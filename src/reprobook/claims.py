@@ -176,10 +176,18 @@ class Claim:
                        require: "within ±{parity_margin}", description: ..., paper: ...}
                   gates: [...]          # optional, same form
               gates: [...]              # optional, claim-level
+
+        Under ``for_each``, a text written as a mapping takes the entry of the bound value, else its
+        ``"*"`` entry: ``paper: {softmax: "+0.4%", "*": "≥ 0"}``.
         """
         referenced: dict[str, set[str]] = {}
 
         def fill(text: Any, extra: dict[str, Any] | None = None) -> str:
+            if isinstance(
+                text, dict
+            ):  # per for_each value: {softmax: "...", "*": "else"}
+                hits = [text[v] for v in (extra or {}).values() if v in text]
+                text = hits[0] if hits else text.get("*")
             return (
                 str(text).format(**values, **(extra or {})) if text is not None else ""
             )
@@ -435,7 +443,8 @@ class Claim:
         numbers: dict[str, Any],
         results_dir: str | Path | None = None,
     ) -> Path:
-        """Write ``results/<notebook>.json``: verdicts, criteria, numbers, parameters and provenance.
+        """Write the results file (see :func:`reprobook.provenance.results_path`): verdicts, criteria,
+        numbers, parameters and provenance.
         The seeds recorded are ``0 .. parameters["seeds"] - 1`` (every notebook seeds that way)."""
         record = self.to_dict()
         seeds = list(range(parameters["seeds"])) if "seeds" in parameters else []
@@ -449,9 +458,11 @@ class Claim:
                 wall_time_s=round(time.time() - self.started, 2), started=self.started
             ),
         )
-        out = Path(results_dir) if results_dir else provenance.results_dir()
-        out.mkdir(parents=True, exist_ok=True)
-        path = out / f"{self.notebook}.json"
+        if results_dir:
+            path = Path(results_dir) / f"{self.notebook}.json"
+        else:
+            path = provenance.results_path(self.notebook, parameters.get("preset"))
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(record, indent=2, default=_jsonable) + "\n")
         return path
 

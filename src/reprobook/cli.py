@@ -1,19 +1,27 @@
 """``reprobook`` (or ``python -m reprobook``): list, run and build the book's notebooks.
 
-reprobook list                                  # notebooks and their parameters per preset
-reprobook run residual_expansion --preset smoke -p seeds 2
-reprobook run all --preset cpu                  # every notebook, continuing past failures
-reprobook book                                  # build the HTML book from the executed notebooks
-reprobook bench                                 # trainer throughput against a DataLoader loop
+    reprobook list [NOTEBOOK]                       # notebooks, their parameters per preset, run times
+    reprobook run residual_expansion --preset smoke -p seeds 2
+    reprobook run all --preset cpu                  # every notebook, continuing past failures
+    reprobook book                                  # build the HTML book from the executed notebooks
+    reprobook bench                                 # trainer throughput against a DataLoader loop
+
+Every failure before any compute (a bad parameter, preset, build folder or missing data) ends in one
+``error:`` line that names the problem and the fix, and exit status 2.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
+from importlib import metadata
 from pathlib import Path
 
 from . import params
+
+SMOKE_NOTE = "smoke preset: a plumbing check, not a verdict"
 
 
 def find_repo() -> Path:
@@ -27,18 +35,30 @@ def find_repo() -> Path:
             and (candidate / "_toc.yml").is_file()
         ):
             return candidate
-    raise SystemExit(
-        "error: run this inside a reprobook checkout (a folder with notebooks/ and _toc.yml)"
+    raise CliError(
+        "run this inside a reprobook checkout (a folder with notebooks/ and _toc.yml)"
     )
 
 
+class CliError(Exception):
+    """A problem the user can fix; printed as one ``error:`` line."""
+
+
+def expected_minutes(name: str, preset: str) -> str:
+    """The measured (or, for ``gpu``/``full``, estimated) run time the spec records, as text."""
+    times = params.load_spec(name).raw.get("expected_minutes", {})
+    return f"~{times[preset]:g} min" if preset in times else "not measured"
+
+
 def cmd_list(args) -> int:
-    for name in params.notebooks():
+    names = args.notebooks or params.notebooks()
+    for name in names:
         spec = params.load_spec(name)
-        print(f"\n{name}")
+        times = ", ".join(f"{p} {expected_minutes(name, p)}" for p in spec.presets)
+        print(f"\n{name}  (run time: {times})")
         width = max(len(p) for p in spec.parameters)
         for row in spec.describe():
-            presets = "  ".join(f"{k}={row[k]!r}" for k in params.PRESETS)
+            presets = "  ".join(f"{k}={row[k]!r}" for k in spec.presets)
             print(
                 f"  {row['name']:<{width}}  {row['type']:<11} {presets}\n  {'':<{width}}  {row['help']}"
             )
@@ -49,37 +69,87 @@ def cmd_run(args) -> int:
     from .runner import run_notebooks
 
     names = params.notebooks() if args.notebooks == ["all"] else args.notebooks
+    for name in names:
+        params.load_spec(
+            name
+        )  # an unknown notebook fails here, with the known ones listed
     overrides = {key: params.parse_cli_value(value) for key, value in args.p}
-    try:
-        outcomes = run_notebooks(
-            find_repo(),
-            names,
-            args.preset,
-            overrides,
-            Path(args.build),
-            log_output=args.log_output,
-        )
-    except params.ParameterError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    print("\nnotebook                 seconds  status")
+    if args.preset in ("gpu", "full"):
+        import torch
+
+        if not torch.cuda.is_available():
+            times = ", ".join(f"{n} {expected_minutes(n, args.preset)}" for n in names)
+            print(
+                f"warning: preset {args.preset!r} is sized for a GPU and none is available here ({times} "
+                "on one GPU); it will run on the CPU, far slower",
+                file=sys.stderr,
+            )
+
+    def report(o) -> None:
+        record = o.record()
+        if o.ok:
+            note = f"  [{SMOKE_NOTE}]" if record.get("preset") == "smoke" else ""
+            print(
+                f"✓ {o.notebook} ({o.seconds:.0f} s): {record.get('verdict', 'no verdict')}{note}",
+                flush=True,
+            )
+            print(
+                f"  notebook: {_short(o.output)}  results: {_short(o.results)}",
+                flush=True,
+            )
+        else:
+            print(
+                f"✗ {o.notebook} failed after {o.seconds:.0f} s: {o.error}", flush=True
+            )
+            print(f"  partial notebook: {_short(o.output)}", flush=True)
+
+    print(
+        f"running {', '.join(names)} at preset {args.preset!r} into {_short(Path(args.build))}/",
+        flush=True,
+    )
+    outcomes = run_notebooks(
+        find_repo(),
+        names,
+        args.preset,
+        overrides,
+        Path(args.build),
+        log_output=args.log_output,
+        on_done=report,
+    )
+    print(f"\n{'notebook':<20} {'seconds':>8}  verdict")
     for o in outcomes:
-        print(f"{o.notebook:<24} {o.seconds:7.1f}  {'ok' if o.ok else 'FAILED'}")
-    print(f"{'total':<24} {sum(o.seconds for o in outcomes):7.1f}")
+        verdict = o.record().get("verdict", "") if o.ok else f"FAILED: {o.error}"
+        print(f"{o.notebook:<20} {o.seconds:8.1f}  {verdict}")
+    print(f"{'total':<20} {sum(o.seconds for o in outcomes):8.1f}")
+    if any(o.record().get("preset") == "smoke" for o in outcomes):
+        print(f"({SMOKE_NOTE}s)")
     failed = [o for o in outcomes if not o.ok]
     for o in failed:
         print(
-            f"\nFAILED {o.notebook} (partial output in {o.output}):\n{o.error[-3000:]}",
+            f"error: {o.notebook} failed: {o.error} (see {_short(o.output)})",
             file=sys.stderr,
         )
     return 1 if failed else 0
 
 
-def cmd_book(args) -> int:
-    from .book import build_book
+def _short(path: Path | None) -> str:
+    """A path relative to the current folder when it is inside it (no machine-specific prefix)."""
+    if path is None:
+        return "-"
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
-    index = build_book(Path(args.build), find_repo())
-    print(f"book: {index}")
+
+def cmd_book(args) -> int:
+    from .book import BookError, build_book
+
+    try:
+        index = build_book(Path(args.build), find_repo())
+    except BookError as err:
+        raise CliError(str(err)) from None
+    print(f"book: {_short(index)}")
     return 0
 
 
@@ -89,16 +159,21 @@ def cmd_bench(args) -> int:
     return bench_main(steps=args.steps, batch_size=args.batch_size)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
         prog="reprobook",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("list", help="list notebooks and their parameters").set_defaults(
-        func=cmd_list
+    p.add_argument(
+        "--version",
+        action="version",
+        version=f"reprobook {metadata.version('reprobook')}",
     )
+    sub = p.add_subparsers(dest="command", required=True)
+    ls = sub.add_parser("list", help="list notebooks, their parameters and run times")
+    ls.add_argument("notebooks", nargs="*", help="only these notebooks")
+    ls.set_defaults(func=cmd_list)
     run = sub.add_parser(
         "run", help="execute notebooks with papermill into the build folder"
     )
@@ -106,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument(
         "--preset",
         default=params.DEFAULT_PRESET,
-        help="smoke | cpu | full (default: cpu)",
+        help="smoke | cpu | gpu | full (default: cpu)",
     )
     run.add_argument(
         "-p",
@@ -135,8 +210,35 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--steps", type=int, default=20)
     bench.add_argument("--batch-size", type=int, default=128)
     bench.set_defaults(func=cmd_bench)
-    args = parser.parse_args(argv)
-    return args.func(args)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .data import MissingDataError
+    from .runner import BuildFolderError
+
+    params.CALLER = "cli"
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (params.ParameterError, BuildFolderError, MissingDataError, CliError) as err:
+        lines = str(
+            err
+        ).splitlines()  # a missing dataset lists where it looked: keep problem and fix
+        print(
+            f"error: {lines[0]}{' ' + lines[-1] if len(lines) > 1 else ''}",
+            file=sys.stderr,
+        )
+        return 2
+    except (
+        BrokenPipeError
+    ):  # `reprobook list | head`: the reader left; not an error of ours
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 128 + signal.SIGINT
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ from typing import Any
 import yaml
 
 PRESETS = ("smoke", "cpu", "full")
+CALLER = "papermill"  # "cli" under `reprobook`: hints then name its flags (--preset) instead of -p
 DEFAULT_PRESET = "cpu"
 TYPES = {"int": int, "float": float, "str": str, "bool": bool}
 
@@ -95,7 +96,7 @@ class Spec:
         if name not in self.presets:
             raise ParameterError(
                 f"{self.notebook}: unknown preset {name!r}; choose one of "
-                f"{', '.join(self.presets)} (e.g. -p preset smoke)"
+                f"{', '.join(self.presets)} (e.g. {preset_flag()} smoke)"
             )
         return dict(self.presets[name])
 
@@ -110,6 +111,10 @@ class Spec:
             )
             for name, p in self.parameters.items()
         ]
+
+
+def preset_flag() -> str:
+    return "--preset" if CALLER == "cli" else "-p preset"
 
 
 def _holds(value: Any, wanted: Any) -> bool:
@@ -307,11 +312,18 @@ def from_namespace(notebook: str, namespace: dict[str, Any]) -> Params:
     for name in sorted(injected - set(spec.parameters) - {"preset"}):
         check_value(spec, name, None)  # raises "unknown parameter", with a suggestion
     explicit = {
-        name: namespace[name]
+        name: _from_papermill(spec, name, namespace[name])
         for name in spec.parameters
         if name in injected or namespace.get(name, cpu[name]) != cpu[name]
     }
     return resolve(notebook, namespace.get("preset", DEFAULT_PRESET), explicit)
+
+
+def _from_papermill(spec: Spec, name: str, value: Any) -> Any:
+    """papermill's ``-p NAME VALUE`` passes a list as its text (``'[8, 32]'``): read it as YAML."""
+    if spec.parameters[name]["type"].startswith("list[") and isinstance(value, str):
+        return parse_cli_value(value)
+    return value
 
 
 def parse_cli_value(text: str) -> Any:

@@ -33,12 +33,22 @@ def repo_root() -> Path | None:
     return None
 
 
-def results_dir() -> Path:
-    """``$REPROBOOK_RESULTS``, else ``build/results`` in the checkout, else ``./results``."""
+def results_path(notebook: str, preset: str | None = None) -> Path:
+    """Where a run's results file goes. Under ``reprobook run`` (``$REPROBOOK_RESULTS`` set to the build's
+    ``results/``) it is ``<notebook>.json`` there, replacing only that build's previous run of the same
+    notebook. Anywhere else — plain papermill, Jupyter, Colab — it is a new file in ``./reprobook-results/``
+    named by notebook, preset and time, so that no run ever overwrites another run's results (nor a
+    checkout's ``build/``)."""
     if os.environ.get("REPROBOOK_RESULTS"):
-        return Path(os.environ["REPROBOOK_RESULTS"]).expanduser()
-    root = repo_root()
-    return root / "build" / "results" if root else Path("results")
+        return Path(os.environ["REPROBOOK_RESULTS"]).expanduser() / f"{notebook}.json"
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    folder = Path.cwd() / "reprobook-results"
+    path = folder / f"{notebook}-{preset or 'run'}-{stamp}.json"
+    n = 1
+    while path.exists():  # two runs in the same second
+        n += 1
+        path = folder / f"{notebook}-{preset or 'run'}-{stamp}-{n}.json"
+    return path
 
 
 def git_state() -> tuple[str | None, bool | None]:

@@ -39,7 +39,9 @@ def load_results(results_dir: Path | str) -> list[dict]:
             raise ValueError(f"malformed results file {path}: {exc}") from exc
         if not isinstance(data, dict):
             raise ValueError(f"malformed results file {path}: expected a JSON object")
-        data.setdefault("notebook", path.stem)
+        data.setdefault(
+            "notebook", path.name.removesuffix(".json").removesuffix(".failed")
+        )
         results.append(data)
     order = params.book_order()
     return sorted(
@@ -167,6 +169,18 @@ def render_summary(
     ]
     rows = []
     for r in results:
+        if r.get("failed"):
+            rows.append(
+                [
+                    _cell(r["notebook"]),
+                    "**failed**",
+                    f"`{r.get('preset', '?')}`",
+                    _cell(r.get("error", "")),
+                    "–",
+                    "–",
+                ]
+            )
+            continue
         prov = r["provenance"]
         rows.append(
             [
@@ -183,7 +197,8 @@ def render_summary(
     )
 
     for r in results:
-        lines += [""] + _section(r, bib_keys, notebook_docs)
+        if not r.get("failed"):
+            lines += [""] + _section(r, bib_keys, notebook_docs)
     return "\n".join(lines) + "\n"
 
 
