@@ -374,3 +374,25 @@ def test_checks_never_count_as_evidence():
     for name in ("d m", "d c"):
         claim.measure(name, Estimate(0.5, 0.4, 0.6, 3))
     assert claim.verdict() == "not reproduced"
+
+
+def test_clopper_pearson_is_exact_and_stays_inside_zero_one():
+    from reprobook.stats import k_of_n, proportion_ci
+
+    est = proportion_ci(3, 3)
+    assert (
+        est.mean == 1.0 and est.high == 1.0 and abs(est.low - 0.2924) < 1e-3
+    )  # (α/2)^(1/3)
+    assert (
+        proportion_ci(0, 5).low == 0.0 and abs(proportion_ci(0, 5).high - 0.5218) < 1e-3
+    )
+    two = k_of_n([True, False, True])
+    assert two.mean == 2 / 3 and 0 < two.low < two.mean < two.high < 1 and two.n == 3
+    with pytest.raises(ValueError):
+        proportion_ci(4, 3)
+
+
+def test_bounded_mean_ci_stays_inside_the_values_an_accuracy_can_take():
+    """Issue 10's example: three bimodal seeds gave 0.666 [−0.551, 1.88]."""
+    est = mean_ci([0.1, 0.95, 0.95], bounds=(0, 1))
+    assert est.low == 0.0 and est.high == 1.0 and abs(est.mean - 2 / 3) < 1e-12

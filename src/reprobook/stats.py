@@ -57,9 +57,15 @@ class Estimate:
         return f"{self.mean:{spec}} [{self.low:{spec}}, {self.high:{spec}}]"
 
 
-def mean_ci(values: Sequence[float], level: float = 0.95) -> Estimate:
+def mean_ci(
+    values: Sequence[float],
+    level: float = 0.95,
+    bounds: tuple[float, float] | None = None,
+) -> Estimate:
     """Mean with a Student-t interval; one value gives a point (no uncertainty can be claimed).
 
+    ``bounds`` (e.g. ``(0, 1)`` for an accuracy) intersects the interval with the values the quantity
+    can take: the true mean lies inside them, so the coverage is unchanged and the interval is honest.
     Non-finite values (a diverged run) make the mean non-finite: that is reported, not hidden.
     """
     x = np.asarray(values, dtype=float)
@@ -71,7 +77,27 @@ def mean_ci(values: Sequence[float], level: float = 0.95) -> Estimate:
     half = float(
         st.t.ppf(0.5 + level / 2, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x))
     )
-    return Estimate(m, m - half, m + half, len(x))
+    low, high = m - half, m + half
+    if bounds is not None:
+        low, high = max(low, bounds[0]), min(high, bounds[1])
+    return Estimate(m, low, high, len(x))
+
+
+def proportion_ci(k: int, n: int, level: float = 0.95) -> Estimate:
+    """``k`` successes in ``n`` trials: the fraction k/n with its exact (Clopper–Pearson) interval,
+    ``[B(α/2; k, n−k+1), B(1−α/2; k+1, n−k)]`` — inside [0, 1] by construction."""
+    if n < 1 or not 0 <= k <= n:
+        raise ValueError(f"need 0 <= k <= n and n >= 1, got k={k}, n={n}")
+    alpha = 1 - level
+    low = 0.0 if k == 0 else float(st.beta.ppf(alpha / 2, k, n - k + 1))
+    high = 1.0 if k == n else float(st.beta.ppf(1 - alpha / 2, k + 1, n - k))
+    return Estimate(k / n, low, high, n)
+
+
+def k_of_n(successes: Sequence[bool], level: float = 0.95) -> Estimate:
+    """A bimodal outcome (trains / diverges) judged as k of n seeds: :func:`proportion_ci`."""
+    s = np.asarray(successes, dtype=bool)
+    return proportion_ci(int(s.sum()), len(s), level)
 
 
 def bootstrap_ci(
