@@ -1,12 +1,16 @@
+import json
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 import torch.nn.functional as F
 
-from reprobook import params, train
+from reprobook import notebook, params, stats, train
+from reprobook.claims import Claim, Criterion, SubClaim
 from reprobook.papers.wide_attention import attention as A
+from reprobook.papers.wide_attention import experiment as E
 from reprobook.papers.wide_attention import sequences
 
 
@@ -238,21 +242,34 @@ def test_paired_accuracy_difference_is_a_mean_with_a_bootstrap_interval():
     rng = np.random.default_rng(0)
     a = (rng.random((2, 3, 500)) < 0.7).astype(float)
     b = (rng.random((2, 3, 500)) < 0.5).astype(float)
-    mean, low, high = A.paired_accuracy_difference(a, b)
-    assert mean == pytest.approx((a.mean() - b.mean()), abs=1e-9)
-    assert low < mean < high and low > 0.1 and high < 0.3
-    same = A.paired_accuracy_difference(a, a)
-    assert same == (0.0, 0.0, 0.0)
+    est = stats.paired_accuracy_difference(a, b)
+    assert est.mean == pytest.approx((a.mean() - b.mean()), abs=1e-9) and est.n == 3
+    assert est.low < est.mean < est.high and est.low > 0.1 and est.high < 0.3
+    same = stats.paired_accuracy_difference(a, a)
+    assert (same.mean, same.low, same.high) == (0.0, 0.0, 0.0)
     with pytest.raises(ValueError, match="same shape"):
-        A.paired_accuracy_difference(a, b[:, :2])
+        stats.paired_accuracy_difference(a, b[:, :2])
     # groups of different sizes (tasks with different test sets): mean of the group means
-    groups = A.paired_accuracy_difference([a[0], a[1, :, :100]], [b[0], b[1, :, :100]])
-    assert groups[0] == pytest.approx(
+    groups = stats.paired_accuracy_difference(
+        [a[0], a[1, :, :100]], [b[0], b[1, :, :100]]
+    )
+    assert groups.mean == pytest.approx(
         ((a[0] - b[0]).mean() + (a[1, :, :100] - b[1, :, :100]).mean()) / 2
     )
-    # with b = 0 it is an interval for the accuracy itself
-    acc = A.paired_accuracy_difference(a[0], np.zeros_like(a[0]))
-    assert acc[1] < a[0].mean() < acc[2] and acc[2] - acc[1] < 0.1
+    # the plain accuracy interval is the difference against zeros
+    acc = stats.accuracy(a[0])
+    assert acc.low < a[0].mean() < acc.high and acc.high - acc.low < 0.1
+    assert acc == stats.paired_accuracy_difference(a[0], np.zeros_like(a[0]))
+
+
+def test_correct_predictions_is_the_argmax_against_the_labels_in_eval_mode():
+    model = A.build(small(dropout=0.5)).train()
+    x, y = padded_tokens(batch=7), torch.tensor([0, 1, 2, 3, 4, 0, 1])
+    ok = A.correct_predictions(model, x, y, batch_size=3)
+    assert model.training and ok.dtype == bool and ok.shape == (7,)
+    with torch.no_grad():
+        expected = model.eval()(x).argmax(1) == y  # dropout off: deterministic
+    assert ok.tolist() == expected.tolist()
 
 
 def test_every_full_preset_model_is_built_and_takes_one_training_step():
@@ -291,3 +308,245 @@ def test_bf16_autocast_gives_finite_logits_close_to_float32(attention):
             low = model(x).float()
     assert torch.isfinite(low).all()
     assert ((low - reference).norm() / reference.norm()).item() < 0.05
+
+
+# ---------------------------------------------------------------------------------------------
+# The claim as declared in preset.yml, and the sweeps of experiment.py
+
+
+def smoke(**kw) -> params.Params:
+    return params.Params.of(
+        "wide_attention", {**params.resolve("wide_attention", "smoke"), **kw}
+    )
+
+
+def hand_built_claim(P) -> Claim:
+    """The declaration as the notebook wrote it before the criteria moved to preset.yml."""
+    shape = {n: f"{n}×{P.total_heads // n}" for n in P.layers}
+    wide, deep, margin = min(P.layers), max(P.layers), P.parity_margin
+    return Claim(
+        notebook="wide_attention",
+        title="Wide attention: one wide layer against a deep stack",
+        statement=(
+            "At a fixed total number of attention heads, a single wide attention layer matches or beats deeper "
+            "stacks in accuracy, is smaller and is faster at inference (paper: +0.3% accuracy on average over "
+            "4 tasks and 10 attention types, 1.4x smaller, 3.1x faster on CPU, 1.9x on GPU)."
+        ),
+        paper="brown2022wide",
+        subclaims=[
+            SubClaim(
+                "accuracy parity",
+                f"The wide model ({shape[wide]}) is as accurate as the deepest ({shape[deep]}) within {margin:g}.",
+                [
+                    Criterion(
+                        f"wide − deep accuracy, {kind}",
+                        f"{shape[wide]} minus {shape[deep]} test accuracy, mean over tasks (bootstrap: seeds, examples)",
+                        ">=",
+                        -margin,
+                        paper="+0.4% (softmax)"
+                        if kind == "softmax"
+                        else "≥ 0 (+0.3% on average)",
+                    )
+                    for kind in P.attention_types
+                ]
+                + [
+                    Criterion(
+                        "wide − deep accuracy, mean",
+                        "over every task and attention type",
+                        ">=",
+                        -margin,
+                        paper="+0.3%",
+                    )
+                ],
+                gates=[
+                    Criterion(
+                        "worst model − majority class",
+                        "smallest mean test accuracy of any configuration minus its task's majority-class accuracy",
+                        ">=",
+                        P.gate_margin,
+                        paper="all models learn",
+                    )
+                ],
+            ),
+            SubClaim(
+                "smaller",
+                f"The deep model ({shape[deep]}) has more parameters than the wide one ({shape[wide]}).",
+                [
+                    Criterion(
+                        "deep / wide parameters",
+                        "ratio of the analytic counts, mean over tasks and attention types",
+                        ">",
+                        1.0,
+                        paper="> 1",
+                    ),
+                    Criterion(
+                        "deep / wide parameters ≥ paper",
+                        "the same ratio against the paper's average",
+                        ">=",
+                        P.size_ratio_min,
+                        paper="1.4x",
+                    ),
+                ],
+            ),
+            SubClaim(
+                "faster on CPU",
+                f"The wide model infers faster than the deep one on the CPU ({P.latency_threads} threads).",
+                [
+                    Criterion(
+                        f"deep / wide CPU latency, batch {b}",
+                        "median over rounds of the per-round ratio (geometric mean over attention types)",
+                        ">=",
+                        P.latency_ratio_min,
+                        paper="3.1x",
+                    )
+                    for b in P.latency_batches
+                ]
+                + [
+                    Criterion(
+                        "deep / wide CPU latency, smallest over batches",
+                        "the wide model is faster at every batch size",
+                        ">",
+                        1.0,
+                        paper="> 1",
+                    )
+                ],
+                timed=True,
+            ),
+        ],
+    )
+
+
+def _declared(claim: Claim):
+    crit = lambda c: (c.name, c.description, c.comparison, c.threshold, c.paper)
+    return (
+        claim.title,
+        claim.statement,
+        claim.paper,
+        [
+            (s.name, s.statement, s.timed, [crit(c) for c in s.criteria + s.gates])
+            for s in claim.subclaims
+        ],
+    )
+
+
+@pytest.mark.parametrize("preset", params.PRESETS)
+def test_the_claim_in_preset_yml_is_the_notebooks_old_declaration(preset):
+    P = params.resolve("wide_attention", preset)
+    shape, (wide, deep) = E.shapes(P), E.wide_and_deep(P)
+    claim = notebook.declare(P, wide=shape[wide], deep=shape[deep])
+    assert _declared(claim) == _declared(hand_built_claim(P))
+    other = smoke(attention_types=["linear", "softmax", "local"], latency_batches=[8])
+    shape = E.shapes(other)
+    claim = notebook.declare(other, wide=shape[1], deep=shape[3])
+    assert _declared(claim) == _declared(hand_built_claim(other))
+
+
+def test_shapes_name_every_depth_and_reject_depths_that_do_not_divide_the_heads():
+    P = smoke(total_heads=8, layers=[4, 1, 2])
+    assert E.shapes(P) == {4: "4×2", 1: "1×8", 2: "2×4"} and E.wide_and_deep(P) == (
+        1,
+        4,
+    )
+    with pytest.raises(ValueError, match="divide"):
+        E.shapes(smoke(total_heads=8, layers=[1, 3]))
+    with pytest.raises(params.ParameterError, match="different values"):
+        params.check_value(params.load_spec("wide_attention"), "layers", [2, 2])
+
+
+def test_size_table_counts_every_configuration_and_the_ratio_is_deep_over_wide():
+    P = smoke()
+    sizes = E.size_table(P, ["listops", "image"])
+    assert len(sizes) == 2 * len(P.attention_types) * len(P.layers)
+    parts = sizes[[f"{p} params" for p in E.PARTS]].sum(axis=1)
+    assert (parts == sizes.parameters).all()
+    ratios = E.size_ratios(P, sizes)
+    vocab, max_len, classes = sequences.task_dims(P, "image")
+    count = lambda n: A.count_parameters(
+        A.task_config(P, "image", "linear", n, vocab, max_len, classes)
+    )
+    assert ratios["image", "linear"] == count(3) / count(1) > 1
+    grid = E.by_shape(sizes, "parameters")
+    assert list(grid.columns) == ["1×3", "3×1"] and grid.loc[
+        ("image", "linear"), "3×1"
+    ] == count(3)
+
+
+def test_trained_runs_give_paired_differences_and_accuracies_per_configuration():
+    P = smoke(seeds=2, attention_types=["softmax", "linear"])
+    rng = np.random.default_rng(1)
+    correct = {
+        (t, k, n, s): rng.random(50 if t == "listops" else 30) < 0.6
+        for t in ("listops", "image")
+        for k in P.attention_types
+        for n in P.layers
+        for s in range(2)
+    }
+    runs = pd.DataFrame([dict(task=t) for t, *_ in correct])
+    trained = E.Trained(P, runs, correct, {})
+    stack = lambda t, k, n: np.stack([correct[t, k, n, s] for s in range(2)]).astype(
+        float
+    )
+    expected = stats.paired_accuracy_difference(
+        [stack(t, "linear", 1) for t in ("listops", "image")],
+        [stack(t, "linear", 3) for t in ("listops", "image")],
+    )
+    assert trained.wide_minus_deep(["linear"]) == expected
+    table = trained.accuracy({"listops": 0.1, "image": 0.2})
+    assert len(table) == 8 and table.estimate.iloc[0] == stats.accuracy(
+        stack("listops", "softmax", 1)
+    )
+    assert np.allclose(table.acc, [e.mean for e in table.estimate])
+    assert table.accuracy.iloc[0] == f"{table.estimate.iloc[0]:.3f}"
+
+
+def test_the_sweeps_at_a_tiny_scale(tmp_path, monkeypatch):
+    monkeypatch.setenv("REPROBOOK_CACHE", str(tmp_path))
+    P = smoke(
+        tasks=["listops"],
+        attention_types=["softmax"],
+        listops_steps=2,
+        latency_batches=[1, 2],
+        latency_length=8,
+        latency_rounds=2,
+        latency_warmup=0,
+    )
+    tasks, skipped = sequences.load_tasks(P)
+    trained = E.train_all(P, tasks)
+    assert len(trained.runs) == 2 and set(trained.wide_models) == {
+        ("listops", "softmax")
+    }
+    ok = trained.correct["listops", "softmax", 3, 0]
+    assert ok.shape == (len(tasks["listops"].x_test),)
+    assert trained.runs.test_acc.iloc[1] == ok.mean()
+    ex = E.attention_example(P, tasks, trained)
+    t = len(ex.tokens)
+    assert ex.maps.shape == (3, t, t) and ex.task == "listops" and ex.kind == "softmax"
+    timed = E.time_latency(P)
+    assert set(timed.ratios()) == {1, 2}
+    assert (timed.gpu is None) == (timed.ratios(gpu=True) == {})
+    table = timed.table()
+    assert len(table) == 4 and all(e.low <= e.mean <= e.high for e in table.ms)
+    sizes = E.size_table(P, tasks)
+    numbers = E.numbers(
+        tasks, skipped, trained.accuracy({"listops": 0.1}), sizes, timed
+    )
+    assert numbers["parameters"]["listops softmax 3×1"] == sizes.parameters.iloc[1]
+    json.dumps(numbers, default=lambda v: v.item())
+
+
+def test_the_prose_facts_of_the_cpu_preset():
+    # the verdict prose once typed these: "width 64, eight heads of dimension 16, on one CPU thread",
+    # "depth 4, lengths under 48", "CIFAR-10 at 8×8 pixels", "Its deepest model is 4×2"
+    facts = E.scale(params.resolve("wide_attention", "cpu"))
+    assert (
+        facts["width"],
+        facts["heads"],
+        facts["d_head"],
+        facts["train_threads"],
+    ) == ("64", 8, 16, 1)
+    assert (facts["listops_depth"], facts["listops_max_length"]) == (4, 48)
+    assert (facts["image_pixels"], facts["deep_shape"], facts["steps"]) == (
+        "8×8",
+        "4×2",
+        "300",
+    )

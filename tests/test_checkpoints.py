@@ -2,7 +2,7 @@ import pandas as pd
 import pytest
 import torch
 
-from reprobook import checkpoints, models
+from reprobook import checkpoints, data, models
 from reprobook.data import MissingDataError
 
 
@@ -79,10 +79,10 @@ def test_no_cache_always_trains(isolated_data):
 def test_imagenet_is_reported_missing_clearly(isolated_data, monkeypatch, tmp_path):
     monkeypatch.delenv("REPROBOOK_IMAGENET", raising=False)
     with pytest.raises(MissingDataError, match="REPROBOOK_IMAGENET"):
-        checkpoints.imagenet_root()
+        data.imagenet_root()
     monkeypatch.setenv("REPROBOOK_IMAGENET", str(tmp_path))
     with pytest.raises(MissingDataError, match="no val/ folder"):
-        checkpoints.imagenet_root()
+        data.imagenet_root()
     monkeypatch.setenv(
         "TORCH_HOME", str(tmp_path / "torch")
     )  # no weights there; downloads are off
@@ -104,12 +104,12 @@ def test_imagenet_folder_is_read_in_torchvision_class_order(
     Image.new("RGB", (300, 400), (255, 0, 0)).save(val / wnids[3] / "a.JPEG")
     Image.new("RGB", (500, 260), (0, 0, 255)).save(val / wnids[999] / "b.JPEG")
     monkeypatch.setenv("REPROBOOK_IMAGENET", str(tmp_path / "imagenet"))
-    x, y = checkpoints.imagenet_images("val")
+    x, y = data.imagenet_images("val")
     assert (
         x.shape == (2, 3, 224, 224)
         and x.dtype == torch.uint8
         and y.tolist() == [3, 999]
     )
     assert x[0, 0].float().mean() > 250 and x[1, 2].float().mean() > 250
-    x1, _ = checkpoints.imagenet_images("val", n=1, seed=0)
+    x1, _ = data.imagenet_images("val", n=1, seed=0)
     assert len(x1) == 1

@@ -7,13 +7,17 @@ import pytest
 
 from reprobook import notebook, params
 from reprobook.claims import Claim
+from reprobook.papers.random_pruning import sweep
+from reprobook.papers.wide_attention import experiment
 from reprobook.stats import Estimate
 
 
 def test_slug_is_one_rule_for_every_subclaim_name():
     assert notebook.slug("deep ≈ parallel") == "deep_vs_parallel"
     assert notebook.slug("faster on CPU") == "faster_on_cpu"
-    assert notebook.slug("W4A4: distilled ≈ real, 8-bit") == "w4a4_distilled_vs_real_8_bit"
+    assert (
+        notebook.slug("W4A4: distilled ≈ real, 8-bit") == "w4a4_distilled_vs_real_8_bit"
+    )
     assert notebook.slug("exact expansion") == "exact_expansion"
 
 
@@ -36,10 +40,16 @@ SPEC = {
         {
             "name": "one",
             "statement": "first",
-            "criteria": [{"name": "a", "require": ">= {bar}", "description": "a ≥ {bar}"}],
+            "criteria": [
+                {"name": "a", "require": ">= {bar}", "description": "a ≥ {bar}"}
+            ],
             "gates": [{"name": "g", "require": "> 0.5"}],
         },
-        {"name": "two", "timed": True, "criteria": [{"name": "b", "require": "<=1e-10"}]},
+        {
+            "name": "two",
+            "timed": True,
+            "criteria": [{"name": "b", "require": "<=1e-10"}],
+        },
     ],
 }
 
@@ -54,7 +64,10 @@ def test_a_claim_is_built_from_its_declaration_with_parameters_filled_in():
 
 
 def test_a_malformed_requirement_is_named():
-    bad = {**SPEC, "subclaims": [{"name": "x", "criteria": [{"name": "c", "require": "about 3"}]}]}
+    bad = {
+        **SPEC,
+        "subclaims": [{"name": "x", "criteria": [{"name": "c", "require": "about 3"}]}],
+    }
     with pytest.raises(ValueError, match="'c'.*require"):
         Claim.from_spec("nb", bad, {})
 
@@ -71,19 +84,41 @@ def _context(name, preset):
     P = params.resolve(name, preset)
     return {
         "residual_expansion": lambda: {"deepest": max(P.train_blocks)},
+        # len(sweep.Nets.of(P).all): the depth and width sweeps' networks, each once
+        "batchnorm_only": lambda: {
+            "networks": len(
+                {(d, P.base_width) for d in P.depths}
+                | {(P.width_depth, w) for w in P.widths}
+            )
+        },
+        "random_pruning": lambda: {
+            "moderate": min(P.sparsities),
+            "high": max(P.sparsities),
+            "largest": "ResNet-{}, width {}".format(
+                *sweep.family(P.depths, P.widths)[-1]
+            ),
+        },
+        "wide_attention": lambda: {
+            "wide": experiment.shapes(P)[experiment.wide_and_deep(P)[0]],
+            "deep": experiment.shapes(P)[experiment.wide_and_deep(P)[1]],
+        },
     }.get(name, dict)()
 
 
 def test_finish_saves_glues_and_reports(tmp_path, monkeypatch, capsys):
     glued = {}
-    monkeypatch.setattr(notebook, "glue", lambda k, v, display=False: glued.setdefault(k, v))
+    monkeypatch.setattr(
+        notebook, "glue", lambda k, v, display=False: glued.setdefault(k, v)
+    )
     monkeypatch.setenv("REPROBOOK_RESULTS", str(tmp_path))
     P = params.Params.of("nb", {"preset": "smoke", "seeds": 2, "bar": 0.9})
     claim = Claim.from_spec("nb", SPEC, P)
     claim.measure("a", Estimate(0.95, 0.92, 0.97, 2))
     claim.measure("g", Estimate.point(0.8))
     claim.measure("b", Estimate.point(0.0))
-    report = notebook.finish(claim, P, {"extra": 1.5}, text={"acc": Estimate(0.95, 0.92, 0.97, 2)})
+    report = notebook.finish(
+        claim, P, {"extra": 1.5}, text={"acc": Estimate(0.95, 0.92, 0.97, 2)}
+    )
     assert glued["verdict"] == "reproduced" and glued["verdict_one"] == "reproduced"
     assert glued["preset"] == "smoke" and glued["acc"] == "0.95 [0.92, 0.97]"
     record = json.loads((tmp_path / "nb.json").read_text())
@@ -97,7 +132,7 @@ def test_params_read_as_attributes_and_cannot_be_changed():
     P = params.resolve("zeroq", "smoke")
     assert P.seeds == P["seeds"] and P.notebook == "zeroq"
     with pytest.raises(AttributeError, match="no parameter"):
-        P.nonexistent
+        _ = P.nonexistent
     with pytest.raises(AttributeError):
         P.seeds = 4
     with pytest.raises(AttributeError):

@@ -162,7 +162,11 @@ RULES = params.Spec(
 @pytest.mark.parametrize(
     "name, value, message",
     [
-        ("depths", [8, 15], r"depths'\[1\] must be of the form 6n\+2, got 15; e.g. 8, 14, 20, 32"),
+        (
+            "depths",
+            [8, 15],
+            r"depths'\[1\] must be of the form 6n\+2, got 15; e.g. 8, 14, 20, 32",
+        ),
         ("depths", [8, 8], "at least 2 different values"),
         ("regimes", ["all"], r"must include \['all', 'bn'\].*missing \['bn'\]"),
         ("setting", "W4", "must match"),
@@ -180,5 +184,10 @@ def test_spec_rules_accept_what_they_describe():
 
 
 def test_needed_datasets_follow_the_parameters():
-    assert RULES.needed_datasets({"dataset": "mnist", "tasks": ["listops"]}) == ["mnist"]
-    assert RULES.needed_datasets({"dataset": "mnist", "tasks": ["image"]}) == ["cifar10", "mnist"]
+    assert RULES.needed_datasets({"dataset": "mnist", "tasks": ["listops"]}) == [
+        "mnist"
+    ]
+    assert RULES.needed_datasets({"dataset": "mnist", "tasks": ["image"]}) == [
+        "cifar10",
+        "mnist",
+    ]

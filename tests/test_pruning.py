@@ -1,12 +1,15 @@
 import math
 
+import pandas as pd
 import pytest
 import torch
 from torch import nn
 
 from reprobook import models, params, train
 from reprobook.data import CIFAR10_CLASSES, ImageData
-from reprobook.papers.random_pruning import pruning
+from reprobook.masks import FrozenEntries
+from reprobook.papers.random_pruning import pruning, sweep
+from reprobook.stats import Estimate, mean_ci
 
 
 @pytest.fixture(autouse=True)
@@ -183,7 +186,7 @@ def test_pruned_weights_are_zero_after_training(optimizer):
     cfg = train.TrainConfig(
         epochs=3, batch_size=4, lr=0.1, weight_decay=5e-3, optimizer=optimizer
     )
-    train.fit(net, tiny_data(), cfg, after_step=masks)
+    train.fit(net, tiny_data(), cfg, after_step=masks.restore)
     assert masks.pruned_max_abs() == 0.0
     kept = masks.masks["blocks.1.branch.0"]
     moved = (
@@ -195,7 +198,7 @@ def test_pruned_weights_are_zero_after_training(optimizer):
 
 
 def test_without_the_masks_pruned_weights_would_move():
-    """The control for the test above: masks applied at init only (no hooks, no after_step) do not hold."""
+    """The control for the test above: masks applied at init only (no hooks, no restore) do not hold."""
     torch.manual_seed(0)
     net = models.CifarResNet(8, 4)
     masks = pruning.SparseMasks.random(net, 0.2, "erk", seed=3)
@@ -232,8 +235,175 @@ def test_every_preset_model_can_be_pruned_and_trained_one_step(preset):
                 net = models.CifarResNet(depth, width)
                 net.load_state_dict(init)
                 masks = pruning.SparseMasks.random(net, 1 - sparsity, ratio, seed=0)
-                history = train.fit(net, data, cfg, after_step=masks)
+                history = train.fit(net, data, cfg, after_step=masks.restore)
                 assert len(history) == 1 and not history.attrs["diverged"]
                 assert masks.pruned_max_abs() == 0.0, (depth, width, ratio, sparsity)
                 total = sum(m.numel() for m in masks.masks.values())
                 assert abs(masks.density() - (1 - sparsity)) <= 1 / total
+
+
+def test_sparse_masks_are_frozen_entries_held_at_zero_with_one_verb():
+    torch.manual_seed(0)
+    net = small_net()
+    masks = pruning.SparseMasks.random(net, 0.5, "erk", seed=0)
+    assert isinstance(masks.frozen, FrozenEntries)
+    assert set(masks.frozen.params) == {"0.weight", "2.weight", "6.weight"}
+    assert not hasattr(masks, "apply") and not callable(masks)
+    with torch.no_grad():
+        net[2].weight.add_(1.0)  # what a step with weight decay or momentum could do
+    assert masks.pruned_max_abs() > 0
+    masks.restore()
+    assert masks.pruned_max_abs() == 0.0
+    assert (net[2].weight[~masks.masks["2"]] == 0).all()
+    assert (
+        net[2].weight[masks.masks["2"]] != 0
+    ).all()  # the kept weights keep their values
+
+
+def test_a_mask_of_the_wrong_shape_or_layer_is_refused():
+    net = small_net()
+    with pytest.raises(ValueError, match="mask of 2 has shape"):
+        pruning.SparseMasks(net, {"2": torch.ones(3, 3, dtype=torch.bool)})
+    with pytest.raises(ValueError, match="layers the model does not have"):
+        pruning.SparseMasks(net, {"9": torch.ones(3, dtype=torch.bool)})
+
+
+def test_family_is_sorted_by_parameter_count_and_named():
+    nets = sweep.family([8, 8], [8, 4])
+    assert [(d, w) for d, w, _ in nets] == [(8, 4), (8, 8)]
+    assert nets[0][2] == models.count_parameters(models.CifarResNet(8, 4))
+    assert sweep.model_name(8, 4) == "R8-W4"
+    assert sweep.configs(["erk", "uniform"], [0.5, 0.9]) == [
+        ("dense", 0.0),
+        ("erk", 0.5),
+        ("erk", 0.9),
+        ("uniform", 0.5),
+        ("uniform", 0.9),
+    ]
+    assert sweep.config_name("dense", 0.0) == "dense"
+    assert sweep.config_name("uniform+", 0.95) == "uniform+ 0.95"
+
+
+def test_short_layer_names():
+    assert sweep.short_layer_name("stem.0") == "stem"
+    assert sweep.short_layer_name("blocks.3.branch.3") == "b3.c3"
+    assert sweep.short_layer_name("blocks.3.shortcut.0") == "b3.sc"
+
+
+def test_density_tables_reach_the_global_density():
+    layers, achieved = sweep.density_tables(small_net(), ["erk", "uniform"], [0.5, 0.9])
+    assert len(layers) == 4 * 3 and len(achieved) == 4
+    assert list(achieved.ratio) == ["ERK", "ERK", "uniform", "uniform"]
+    assert (achieved.achieved_density - achieved.target_density).abs().max() <= 1 / 1528
+    assert achieved.worst_layer_error_in_weights.max() < 1
+    erk = layers[(layers.ratio == "ERK") & (layers.sparsity == 0.5)]
+    assert list(erk.density) == pytest.approx(
+        [1.0, 388 / 1152, 1.0]
+    )  # the hand computation
+
+
+def fake_runs():
+    """Two nets × two seeds: dense, ERK and uniform at sparsity 0.9, accuracies chosen by hand."""
+    acc = {  # (model, seed, ratio): accuracy
+        ("R8-W2", 0, "dense"): 0.50, ("R8-W2", 0, "erk"): 0.40, ("R8-W2", 0, "uniform"): 0.30,
+        ("R8-W2", 1, "dense"): 0.60, ("R8-W2", 1, "erk"): 0.52, ("R8-W2", 1, "uniform"): 0.50,
+        ("R8-W4", 0, "dense"): 0.70, ("R8-W4", 0, "erk"): 0.66, ("R8-W4", 0, "uniform"): 0.60,
+        ("R8-W4", 1, "dense"): 0.80, ("R8-W4", 1, "erk"): 0.78, ("R8-W4", 1, "uniform"): 0.74,
+    }  # fmt: skip
+    params = {"R8-W2": 1000, "R8-W4": 4000}
+    return pd.DataFrame(
+        [
+            dict(
+                model=m,
+                params=params[m],
+                seed=seed,
+                ratio=r,
+                sparsity=0.0 if r == "dense" else 0.9,
+                config=sweep.config_name(r, 0.9),
+                test_acc=a,
+                seconds=1.5,
+            )
+            for (m, seed, r), a in acc.items()
+        ]
+    )
+
+
+def test_gaps_are_paired_within_a_net_and_seed():
+    sparse = sweep.paired_gaps(fake_runs())
+    assert len(sparse) == 8 and "dense" not in set(sparse.ratio)
+    gap = sparse.set_index(["model", "seed", "ratio"]).gap
+    assert gap[("R8-W2", 0, "erk")] == pytest.approx(0.10)
+    assert gap[("R8-W4", 1, "uniform")] == pytest.approx(0.06)
+    gaps = sweep.mean_by(sparse, ["model", "ratio", "sparsity"], "gap")
+    e = gaps[("R8-W2", "erk", 0.9)]  # the seeds' gaps 0.10 and 0.08
+    assert e.mean == pytest.approx(0.09) and e.n == 2 and e.low < 0.08 < 0.10 < e.high
+
+
+def test_gap_slopes_are_fitted_per_seed_then_averaged():
+    # ERK gaps: seed 0 0.10 → 0.04, seed 1 0.08 → 0.02 over two doublings: −0.03 per doubling each
+    slopes = sweep.gap_slopes(sweep.paired_gaps(fake_runs()), ["erk", "uniform"], 0.9)
+    assert slopes["erk"].mean == pytest.approx(-0.03) and slopes["erk"].n == 2
+    # uniform: seed 0 0.20 → 0.10, seed 1 0.10 → 0.06: −0.05 and −0.02 per doubling
+    expected = mean_ci([(0.10 - 0.20) / 2, (0.06 - 0.10) / 2])
+    assert slopes["uniform"].to_dict() == pytest.approx(expected.to_dict())
+
+
+def test_erk_minus_uniform_is_averaged_over_the_family_within_a_seed():
+    sparse = sweep.paired_gaps(fake_runs())
+    diff = sweep.erk_minus_uniform(sparse, ["R8-W2", "R8-W4"], [0, 1], [0.9])
+    assert list(diff["diff"]) == pytest.approx([0.10, 0.02, 0.06, 0.04])
+    # seed 0: (0.10 + 0.06) / 2, seed 1: (0.02 + 0.04) / 2
+    est = sweep.family_mean(diff, 0.9)
+    assert est.mean == pytest.approx(0.055) and est.n == 2
+    assert est == mean_ci(diff.groupby("seed")["diff"].mean())
+
+
+def test_tables_and_numbers():
+    runs = fake_runs()
+    configs = [sweep.DENSE, ("erk", 0.9), ("uniform", 0.9)]
+    table = sweep.accuracy_table(runs, ["R8-W2", "R8-W4"], configs)
+    assert list(table.index) == ["dense", "ERK 0.9", "uniform 0.9"]
+    assert table.loc["ERK 0.9", "R8-W4"] == pytest.approx(0.72)
+    dense = sweep.dense_accuracy(runs)
+    assert dense["R8-W2"] == mean_ci([0.5, 0.6])
+    gaps = sweep.mean_by(sweep.paired_gaps(runs), ["model", "ratio", "sparsity"], "gap")
+    shown = sweep.gap_table(gaps, ["R8-W2", "R8-W4"])
+    assert shown.loc["ERK 0.9", "R8-W2"].startswith("9.00 [")
+    points = sweep.points_table({"erk": Estimate(-0.03, -0.05, -0.01, 2)}, ["ratio"])
+    assert points.iloc[0].to_dict() == {
+        "ratio": "erk",
+        "mean": pytest.approx(-3.0),
+        "low": pytest.approx(-5.0),
+        "high": pytest.approx(-1.0),
+    }
+    numbers = sweep.numbers(runs, table, gaps)
+    assert numbers["dense_accuracy"] == {"R8-W2": 0.55, "R8-W4": pytest.approx(0.75)}
+    assert numbers["accuracy"]["R8-W2 uniform 0.9"] == pytest.approx(0.40)
+    assert numbers["gap"]["R8-W4 ERK 0.9"] == pytest.approx(0.03)
+    assert numbers["training_seconds"] == 18.0
+
+
+def test_train_family_runs_every_net_seed_and_configuration():
+    data = tiny_data(n=8, size=8)
+    cfg = train.TrainConfig(epochs=1, batch_size=4, lr=0.1)
+    nets = sweep.family([8], [2])
+    configs = sweep.configs(["erk"], [0.5])
+    runs, curves = sweep.train_family(nets, [0, 1], configs, data, data, cfg)
+    assert list(zip(runs.seed, runs.config)) == [
+        (0, "dense"),
+        (0, "ERK 0.5"),
+        (1, "dense"),
+        (1, "ERK 0.5"),
+    ]
+    assert (runs.pruned_max_abs == 0.0).all()
+    dense, sparse = runs.iloc[0], runs.iloc[1]
+    shapes = pruning.weight_shapes(models.CifarResNet(8, 2))
+    weights = sum(
+        math.prod(s) for s in shapes.values()
+    )  # biases and BatchNorm stay dense
+    assert dense.kept == dense.params
+    assert abs(sparse.kept - (dense.params - weights / 2)) <= 1
+    assert runs.test_acc.between(0, 1).all() and set(curves.config) == {
+        "dense",
+        "ERK 0.5",
+    }

@@ -6,8 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from reprobook import checkpoints, models
-from reprobook.papers.zeroq import distill, pareto, quant
+from reprobook import checkpoints, data, models, notebook, params, train
+from reprobook.papers.zeroq import distill, experiment, pareto, quant
 
 
 def small_net(seed=0, depth=8, width=4):
@@ -153,13 +153,33 @@ def test_mixed_precision_quantizes_only_the_named_layers():
         quant.QuantizedModel(net, {"nope": 4}, None)
 
 
-def test_correct_and_predictions():
+def test_correct_is_per_image_and_in_full_precision():
     net = small_net()
     x = torch.randint(0, 256, (30, 3, 8, 8), dtype=torch.uint8)
-    inputs = quant.normaliser((0.5, 0.5, 0.5), (0.25, 0.25, 0.25))
-    pred = quant.predictions(net, x, inputs, batch_size=7)
+    inputs = data.normaliser((0.5, 0.5, 0.5), (0.25, 0.25, 0.25))
+    pred = train.predict(net, x, inputs, batch_size=7, mixed_precision=False).argmax(1)
     assert pred.shape == (30,)
-    assert torch.equal(quant.correct(net, x, pred, inputs), torch.ones(30))
+    right = quant.correct(net, x, pred, inputs, batch_size=7)
+    assert right.dtype == torch.bool and right.all()
+    assert not quant.correct(net, x, (pred + 1) % 10, inputs).any()
+
+
+def test_calibrated_correct_averages_over_the_calibration_batches():
+    net, x = small_net(), torch.randn(20, 3, 8, 8)
+    y = net(x).argmax(1)
+    batches = [torch.randn(8, 3, 8, 8), torch.randn(8, 3, 8, 8) * 3]
+    each = [
+        quant.correct(quant.quantize_model(net, 2, 2, c), x, y).double().numpy()
+        for c in batches
+    ]
+    mean = quant.calibrated_correct(net, 2, 2, batches, x, y)
+    assert mean.shape == (20,) and np.allclose(mean, (each[0] + each[1]) / 2)
+    assert quant.calibrated_correct(net, None, None, batches, x, y).all()
+
+
+def test_a_setting_reads_as_weight_and_activation_bits():
+    assert quant.parse_setting("W4A8") == (4, 8)
+    assert quant.parse_setting("W16A16") == (16, 16)
 
 
 # --- sensitivity -----------------------------------------------------------------------------
@@ -333,12 +353,10 @@ def test_full_preset_architectures_quantize_distil_and_train(arch):
     assert s.shape == (2, 1, 2)
     d = distill.distill(net, (3, 64, 64), batch_size=2, iterations=1)
     assert np.isfinite(d.loss_after)
-    assert (
-        quant.training_throughput(
-            net, x, torch.tensor([1, 2]), batch_size=2, steps=1, warmup=0
-        )
-        > 0
+    times = quant.training_step_seconds(
+        net, x, torch.tensor([1, 2]), batch_size=2, steps=1, warmup=0
     )
+    assert times.shape == (1,) and times[0] > 0
 
 
 def test_training_steps_are_timed_on_a_copy():
@@ -347,8 +365,17 @@ def test_training_steps_are_timed_on_a_copy():
     x, y = torch.randn(64, 3, 8, 8), torch.randint(0, 10, (64,))
     times = quant.training_step_seconds(net, x, y, batch_size=16, steps=3, warmup=1)
     assert times.shape == (3,) and (times > 0).all()
-    assert quant.training_throughput(net, x, y, batch_size=16, steps=2, warmup=1) > 0
     assert all(torch.equal(v, net.state_dict()[k]) for k, v in state.items())
+
+
+def test_random_batches_are_reproducible_draws_of_the_pool():
+    x, y = torch.arange(50).view(50, 1).float(), torch.arange(50)
+    first = quant.random_batches(x, y, lambda v: v * 2, batch_size=8)
+    again = quant.random_batches(x, y, lambda v: v * 2, batch_size=8)
+    for _ in range(3):
+        (xa, ya), (xb, yb) = next(first), next(again)
+        assert torch.equal(xa, xb) and torch.equal(ya, yb)
+        assert torch.equal(xa.flatten(), 2 * ya.float())  # inputs applied, pairs kept
 
 
 def test_pipeline_timing_and_its_interval():
@@ -370,3 +397,58 @@ def test_pipeline_timing_and_its_interval():
         epoch.low < epoch.mean < epoch.high
         and fraction.low < fraction.mean < fraction.high
     )
+
+
+# --- the experiment's steps ------------------------------------------------------------------
+
+
+def test_dp_gap_helpers_and_allocations():
+    rng = np.random.default_rng(0)
+    params, bits = rng.integers(10, 100, 5), [2, 4, 8]
+    costs = rng.random((5, 3)) * np.array([1.0, 0.1, 0.01])
+    assert pareto.largest_dp_gap(costs, params, bits) < 1e-12
+    front, chosen = pareto.allocate(costs, params, bits, [4, 3])
+    for b, layer_bits in chosen.items():
+        assert pareto.average_bits(params, layer_bits) <= b + 1e-12
+        _, best, _ = pareto.brute_force(
+            costs, params[:, None] * np.array(bits), b * params.sum()
+        )
+        assert pareto.summed_cost(costs, bits, layer_bits) == pytest.approx(best)
+    # by hand: two layers of 1 and 3 weights at 2 and 8 bits
+    assert pareto.average_bits([1, 3], [2, 8]) == pytest.approx((2 + 24) / 4)
+    assert pareto.summed_cost(np.array([[1.0, 2.0], [3.0, 4.0]]), [2, 8], [8, 2]) == 5.0
+
+
+def test_the_calibration_table_pairs_distilled_with_each_other_source():
+    correct = {
+        ("W4A4", "distilled"): np.array([1.0, 1, 0, 0]),
+        ("W4A4", "real"): np.array([1.0, 0, 0, 0]),
+        ("W4A4", "Gaussian"): np.array([0.0, 0, 0, 0]),
+    }
+    table = experiment.calibration_table(correct, ["W4A4"])
+    assert table.loc["W4A4", "distilled"] == 0.5
+    assert table.loc["W4A4", "distilled − real"].mean == pytest.approx(0.25)
+    assert table.loc["W4A4", "distilled − Gaussian"].mean == pytest.approx(0.5)
+
+
+def test_the_mosaic_puts_one_batch_per_row():
+    rows = [torch.zeros(4, 3, 5, 6), torch.ones(4, 3, 5, 6)]
+    image = distill.mosaic(rows, mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25))
+    assert image.shape == (10, 24, 3)
+    assert np.allclose(image[:5], 0.5) and np.allclose(image[5:], 0.75)
+
+
+def test_the_claim_has_one_mixed_precision_criterion_per_budget_in_order():
+    claim = notebook.declare(params.resolve("zeroq", "cpu"))
+    names = [c.name for c in claim.subclaims[1].criteria]
+    assert names[2:] == [
+        "MP4/A8 − W4A8",
+        "MP3/A8 − W3A8",
+        "MP4/A8 − random allocations",
+        "MP3/A8 − random allocations",
+    ]
+    assert claim.subclaims[2].timed and not claim.subclaims[0].timed
+    with pytest.raises(params.ParameterError):
+        params.resolve("zeroq", "smoke", {"settings": ["W4A4", "4-bit"]})
+    with pytest.raises(params.ParameterError):
+        params.resolve("zeroq", "smoke", {"depth": 12})

@@ -1,9 +1,12 @@
 import math
+from types import SimpleNamespace
 
+import pandas as pd
 import pytest
 import torch
 from torch import nn
 
+from reprobook import data, models, train
 from reprobook.papers.residual_expansion import residual
 
 
@@ -83,3 +86,190 @@ def test_geometric_complexity_of_a_linear_map_is_its_frobenius_norm():
     assert residual.geometric_complexity(layer, torch.randn(5, 6)) == pytest.approx(
         expected, rel=1e-6
     )
+
+
+def test_expansion_check_is_exact_and_its_orders_sum_to_the_product():
+    errors, norms = residual.expansion_check(3, 4, seeds=[0, 1])
+    assert len(errors) == 2 * 3 and max(errors) < 1e-12  # seeds × {1, 1/√n, 1/n}
+    assert list(norms.columns) == ["λ = 1", "λ = 1/√n", "λ = 1/n"]
+    assert list(norms.index) == [0, 1, 2, 3]
+    assert norms.loc[0].tolist() == pytest.approx([2.0] * 3)  # ‖I₄‖_F = 2 at any λ
+    # λ = 1/n shrinks the order-k paths by n^-k relative to λ = 1
+    assert norms.loc[2, "λ = 1/n"] == pytest.approx(norms.loc[2, "λ = 1"] / 9)
+
+
+def test_truncation_sweep_slopes_follow_the_order():
+    sweep = residual.truncation_sweep(3, 8, [0.1, 0.05, 0.025], seeds=[0, 1])
+    assert len(sweep) == 2 * 3 * 2
+    slopes = residual.truncation_slopes(sweep)
+    assert [len(slopes[1]), len(slopes[2])] == [2, 2]
+    assert min(slopes[1]) > 1.8 and min(slopes[2]) > 2.7
+    table = residual.truncation_table(sweep)
+    assert list(table.index) == [0.025, 0.05, 0.1]
+    assert (table["second-order error"] < table["first-order error"]).all()
+
+
+def test_growth_estimates_from_a_hand_made_sweep():
+    log2 = math.log(2)
+    growth = pd.DataFrame(
+        [
+            # λ=1 at the deepest depth 8: ratios 1.0 and 1.2 over the seeds
+            dict(
+                rule="1", depth=8, seed=0, log_growth=8 * log2, log_predicted=8 * log2
+            ),
+            dict(
+                rule="1", depth=8, seed=1, log_growth=9.6 * log2, log_predicted=8 * log2
+            ),
+            dict(rule="1", depth=2, seed=0, log_growth=0.0, log_predicted=2 * log2),
+            dict(
+                rule="1/L", depth=2, seed=0, log_growth=math.log(3), log_predicted=0.0
+            ),
+            dict(
+                rule="1/L", depth=8, seed=0, log_growth=math.log(2), log_predicted=0.0
+            ),
+            dict(
+                rule="1/L", depth=2, seed=1, log_growth=math.log(1), log_predicted=0.0
+            ),
+        ]
+    )
+    ratio = residual.growth_ratio(growth, "1")
+    assert ratio.mean == pytest.approx(1.1) and ratio.n == 2
+    largest = residual.largest_growth(growth, "1/L")  # per seed max: 3 and 1
+    assert largest.mean == pytest.approx(2.0) and largest.n == 2
+    table = residual.growth_table(growth)
+    assert table.loc[(8, "1"), "log10 (1+λ²)^L"] == pytest.approx(8 * math.log10(2))
+
+
+def test_growth_sweep_predicts_from_the_depth_rule():
+    growth = residual.growth_sweep(["1", "1/L"], [4], width=16, samples=4, seeds=[0])
+    assert growth.lam.tolist() == [1.0, 0.25]
+    assert growth.log_predicted.tolist() == pytest.approx(
+        [4 * math.log(2), 4 * math.log1p(1 / 16)]
+    )
+
+
+def tiny_data(n=64, dim=6, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(2 * n, dim, generator=g)
+    y = (x[:, 0] > 0).long()
+    return SimpleNamespace(x_train=x[:n], y_train=y[:n], x_test=x[n:], y_test=y[n:])
+
+
+def tiny_build(blocks, scale, norm=None):
+    return models.ResidualMLP(
+        6, num_classes=2, width=8, blocks=blocks, branch_scale=scale, norm=norm
+    )
+
+
+def test_trainability_runs_cover_every_configuration_and_keep_the_nets():
+    d = tiny_data()
+    cfg = train.TrainConfig(epochs=1, batch_size=16, lr=0.05)
+    runs = residual.trainability_runs(tiny_build, d, cfg, blocks=[2], seeds=[0, 1])
+    assert len(runs) == len(residual.CONFIGS) * 2
+    assert list(runs.config.unique()) == [
+        "λ=1, no norm",
+        "λ=1/sqrt(L), no norm",
+        "λ=1/L, no norm",
+        "λ=1 + BatchNorm",
+    ]
+    assert all(isinstance(net, nn.Module) for net in runs.net)
+    acc = residual.accuracy_by_config(runs, 2)
+    assert acc["λ=1/L, no norm"].n == 2
+    assert acc["λ=1/L, no norm"].mean == pytest.approx(
+        runs[runs.config == "λ=1/L, no norm"].test_acc.mean()
+    )
+    gc = residual.trained_complexity(runs, d.x_test[:8])
+    assert len(gc) == (~runs.diverged).sum() and (gc.gc > 0).all()
+    assert gc[gc.rule == "1/L"].lam.tolist() == [0.5, 0.5]
+    table = residual.trainability_table(runs)
+    assert list(table.columns) == ["test_acc", "test_acc_sd", "diverged", "seconds"]
+
+
+def test_trained_complexity_leaves_out_diverged_runs():
+    runs = pd.DataFrame(
+        [
+            dict(blocks=1, config="a", rule="1", seed=0, diverged=True, net=None),
+            dict(
+                blocks=1,
+                config="b",
+                rule="1/L",
+                seed=0,
+                diverged=False,
+                net=nn.Linear(3, 2),
+            ),
+        ]
+    )
+    gc = residual.trained_complexity(runs, torch.randn(4, 3))
+    assert gc.config.tolist() == ["b"]
+
+
+def test_init_complexity_is_seeded():
+    x = tiny_data().x_test[:8]
+    a = residual.init_complexity(tiny_build, 2, [0.1, 1.0], [0, 1], x)
+    b = residual.init_complexity(tiny_build, 2, [0.1, 1.0], [0, 1], x)
+    assert len(a) == 4 and a.gc.tolist() == b.gc.tolist()
+
+
+def test_gc_log_ratio_pairs_seeds_and_is_nan_without_a_scale():
+    gc = pd.DataFrame(
+        dict(
+            blocks=[4] * 4 + [2],
+            rule=["1/L", "1/sqrt(L)", "1/L", "1/sqrt(L)", "1/L"],
+            seed=[0, 0, 1, 1, 0],
+            gc=[1.0, math.e, 2.0, 2 * math.e**3, 100.0],
+        )
+    )
+    est = residual.gc_log_ratio(gc, 4)  # log ratios −1 and −3
+    assert est.mean == pytest.approx(-2.0) and est.n == 2
+    assert math.isnan(residual.gc_log_ratio(gc, 2).mean)  # no 1/√L run at 2 blocks
+
+
+def test_paired_grid_differences_are_parallel_minus_sequential():
+    rows = []
+    for seed, (seq, par) in enumerate([(1.0, 1.5), (2.0, 1.0)]):
+        for mode, loss in (("sequential", seq), ("parallel", par)):
+            rows.append(
+                dict(
+                    dataset="mnist",
+                    blocks=1,
+                    filters=4,
+                    kernel=3,
+                    seed=seed,
+                    mode=mode,
+                    train_loss=loss / 2,
+                    test_loss=loss,
+                    test_acc=0.5,
+                )
+            )
+    paired, diffs = residual.paired_grid(pd.DataFrame(rows))
+    assert diffs.val.tolist() == [0.5, -1.0]
+    assert diffs.train.tolist() == [0.25, -0.5]
+    assert diffs.relative.tolist() == [0.5, -0.5]
+    assert paired["test_loss"]["parallel"].tolist() == [1.5, 1.0]
+
+
+def test_parallel_grid_trains_twins_from_the_same_weights():
+    g = torch.Generator().manual_seed(0)
+    images = torch.randint(0, 256, (48, 1, 28, 28), dtype=torch.uint8, generator=g)
+    labels = torch.arange(48) % 10
+    d = data.ImageData(
+        "mnist",
+        images[:32],
+        labels[:32],
+        images[32:],
+        labels[32:],
+        tuple(str(i) for i in range(10)),
+        "test",
+    )
+    cfg = train.TrainConfig(epochs=1, batch_size=16, optimizer="adam", lr=1e-3)
+    grid = residual.parallel_grid({"mnist": d}, [1], [4], [3], seeds=1, cfg=cfg)
+    assert grid["mode"].tolist() == ["sequential", "parallel"]
+    assert grid.params.nunique() == 1  # same parameters, only the wiring differs
+    assert {"train_loss", "test_loss", "test_acc"} <= set(grid.columns)
+
+
+def test_net_factory_builds_the_configured_classifier():
+    build = residual.net_factory("mlp", (1, 28, 28), 16)
+    net = build(4, "1/L", None)
+    assert isinstance(net, models.ResidualMLP)
+    assert net(torch.zeros(2, 1, 28, 28)).shape == (2, 10)

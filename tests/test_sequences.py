@@ -205,3 +205,26 @@ def test_subset_is_class_balanced():
         sub.majority_accuracy(),
         float((sub.y_test == torch.bincount(sub.y_train).argmax()).float().mean()),
     )
+
+
+def test_load_tasks_skips_absent_data_with_a_message_and_describes_the_rest(
+    isolated_data, capsys
+):
+    p = params.Params.of(
+        "wide_attention",
+        {**params.resolve("wide_attention", "smoke"), "tasks": ["listops", "text"]},
+    )
+    tasks, skipped = S.load_tasks(p)
+    assert list(tasks) == ["listops"] and list(skipped) == ["text"]
+    assert "SKIPPING task 'text'" in capsys.readouterr().out
+    table = S.describe(tasks)
+    listops = tasks["listops"]
+    assert table.loc["listops", "test"] == len(listops.x_test)
+    assert (
+        table.loc["listops", "majority_class_accuracy"] == listops.majority_accuracy()
+    )
+    assert torch.isclose(listops.class_shares().sum(), torch.tensor(1.0))
+    tokens, label = S.example(listops).split(" → ")
+    assert S.evaluate_tokens(tokens.split()) == int(label) == int(listops.y_test[0])
+    with pytest.raises(RuntimeError, match="none of the tasks"):
+        S.load_tasks(params.Params.of("wide_attention", {**p, "tasks": ["text"]}))

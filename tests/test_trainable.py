@@ -1,12 +1,14 @@
 import itertools
 from types import SimpleNamespace
 
+import numpy as np
+import pandas as pd
 import pytest
 import torch
 import torch.nn.functional as F
 
-from reprobook import models, params, train
-from reprobook.papers.batchnorm_only import trainable
+from reprobook import masks, models, params, train
+from reprobook.papers.batchnorm_only import sweep, trainable
 
 
 def resnet(depth=8, width=8, seed=0):
@@ -68,14 +70,14 @@ def test_random_per_channel_picks_two_weights_in_every_output_channel():
     sel = trainable.select(net, "random_per_channel", seed=0)
     convs = trainable.conv_layers(net)
     assert len(sel.masks) == len(convs)
-    for name, _conv in convs:
+    for name in convs:
         per_channel = sel.masks[f"{name}.weight"].flatten(1).sum(1)
         assert torch.all(per_channel == 2), (
             name
         )  # 2 per channel = the BN count: one BN channel per conv channel
     other = trainable.select(resnet(14, 16), "random_per_channel", seed=1)
     same = trainable.select(resnet(14, 16), "random_per_channel", seed=0)
-    name = f"{convs[3][0]}.weight"
+    name = f"{list(convs)[3]}.weight"
     assert not torch.equal(sel.masks[name], other.masks[name])
     assert torch.equal(sel.masks[name], same.masks[name])
 
@@ -122,15 +124,26 @@ def test_frozen_parameters_are_bit_identical_after_training(regime, optimizer):
     cfg = train.TrainConfig(
         epochs=2, batch_size=16, lr=0.05, optimizer=optimizer, weight_decay=0.1
     )
-    train.fit(net, tiny_data(), cfg, seed=0, device="cpu", after_step=sel.after_step)
+    train.fit(net, tiny_data(), cfg, seed=0, device="cpu", after_step=sel.restore)
     changed = sel.changed()
-    assert changed["frozen"] == 0
+    assert changed["frozen"] == 0 and sel.frozen.frozen_max_change() == 0.0
     assert (
         changed["trainable"] > 0.9 * sel.trainable_count()
     )  # and what should train did move
 
 
-def test_without_after_step_weight_decay_moves_masked_entries():
+def test_selection_holds_its_partly_trainable_tensors_with_frozen_entries():
+    net = resnet()
+    sel = trainable.select(net, "random_per_channel", seed=0)
+    assert isinstance(sel.frozen, masks.FrozenEntries)
+    assert set(sel.frozen.trains) == set(
+        sel.masks
+    )  # every tensor here trains only in part
+    assert sel.frozen.trainable_count() == sel.trainable_count()
+    assert not trainable.select(resnet(), "bn").frozen.trains  # whole tensors: no mask
+
+
+def test_without_restore_weight_decay_moves_masked_entries():
     # the negative control: a gradient mask alone does not freeze entries under weight decay
     net = resnet()
     sel = trainable.select(net, "random_per_channel", seed=0)
@@ -147,7 +160,7 @@ def test_release_makes_everything_trainable_and_removes_the_mask():
         net
     )
     F.cross_entropy(net(torch.randn(4, 3, 8, 8)), torch.arange(4)).backward()
-    conv = trainable.conv_layers(net)[1][1]
+    conv = list(trainable.conv_layers(net).values())[1]
     assert (conv.weight.grad != 0).float().mean() > 0.5
 
 
@@ -160,7 +173,7 @@ def test_init_batchnorm_uniform_gamma_zero_beta():
     net = resnet(14, 16)
     g = trainable.gammas(net)
     assert g.min() >= 0 and g.max() <= 1 and 0.4 < g.mean() < 0.6 and g.std() > 0.2
-    assert all(torch.all(m.bias == 0) for _, m in trainable.batchnorm_layers(net))
+    assert all(torch.all(m.bias == 0) for m in trainable.batchnorm_layers(net).values())
     trainable.init_batchnorm_(net, "ones")
     assert torch.all(trainable.gammas(net) == 1)
     with pytest.raises(ValueError):
@@ -169,10 +182,10 @@ def test_init_batchnorm_uniform_gamma_zero_beta():
 
 def test_gamma_table_counts_small_gammas():
     net = models.CifarResNet(8, 4)
-    layers = trainable.batchnorm_layers(net)
+    layers = list(trainable.batchnorm_layers(net).values())
     with torch.no_grad():
-        layers[0][1].weight.copy_(torch.tensor([0.0, -0.005, 0.03, 1.0]))
-        for _, m in layers[1:]:
+        layers[0].weight.copy_(torch.tensor([0.0, -0.005, 0.03, 1.0]))
+        for m in layers[1:]:
             m.weight.fill_(0.5)
     table = trainable.gamma_table(net, [0.01, 0.05])
     assert list(table.layer[: len(layers)]) == list(range(len(layers)))
@@ -215,7 +228,7 @@ def test_every_full_preset_model_takes_a_step_in_every_regime(depth, width):
         assert torch.isfinite(loss)
         loss.backward()
         opt.step()
-        sel.after_step()
+        sel.restore()
         changed = sel.changed()
         assert changed["frozen"] == 0 and changed["trainable"] > 0, regime
         sel.release()
@@ -228,10 +241,167 @@ def test_every_full_preset_model_takes_a_step_in_every_regime(depth, width):
 def test_changed_is_bitwise():
     net = resnet()
     sel = trainable.select(net, "bn")
-    conv = trainable.conv_layers(net)[0][1]
+    name, conv = next(iter(trainable.conv_layers(net).items()))
     with torch.no_grad():
         conv.weight[0, 0, 0, 0] = 0.0
-    sel.reference[f"{trainable.conv_layers(net)[0][0]}.weight"][
-        0, 0, 0, 0
-    ] = -0.0  # equal as numbers, not as bits
+    sel.reference[f"{name}.weight"][0, 0, 0, 0] = -0.0  # equal as numbers, not as bits
     assert sel.changed()["frozen"] == 1
+
+
+def test_the_layer_lists_are_in_module_order_and_skip_non_affine_batchnorms():
+    net = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 4, 3),
+        torch.nn.BatchNorm2d(4),
+        torch.nn.BatchNorm2d(4, affine=False),
+        torch.nn.Flatten(),
+        torch.nn.Linear(4, 4),
+        torch.nn.Linear(4, 2),
+    )
+    assert list(trainable.batchnorm_layers(net)) == ["1"]
+    assert list(trainable.conv_layers(net)) == ["0"]
+    assert trainable.output_layer(net)[0] == "5"
+
+
+# ---------------------------------------------------------------------------------------------
+# The sweep and its per-seed numbers
+
+
+SMOKE = dict(
+    params.resolve("batchnorm_only", "smoke"),
+    train_examples=0,
+    regimes=["all", "bn", "random_per_channel"],
+)
+
+
+def test_nets_are_the_two_sweeps_with_the_shared_network_once():
+    nets = sweep.Nets.of(
+        dict(depths=[14, 8, 14], base_width=4, width_depth=8, widths=[4, 2])
+    )
+    assert nets.depth == [(8, 4), (14, 4)] and nets.width == [(8, 2), (8, 4)]
+    assert nets.all == [(8, 4), (14, 4), (8, 2)] and nets.deepest == (14, 4)
+    assert sweep.label((14, 4)) == "ResNet-14 w4"
+    assert sweep.thresholds(0.02) == [0.001, 0.02, 0.05, 0.1]
+
+
+def test_count_table_matches_bn_and_random_counts():
+    counts = sweep.parameter_counts(
+        [(8, 4), (14, 4)], ["all", "bn", "random_per_channel"]
+    )
+    table = sweep.count_table(counts)
+    assert list(table.columns) == [
+        trainable.LABELS[r] for r in ("all", "bn", "random_per_channel")
+    ]
+    assert list(table.index) == ["ResNet-8 w4", "ResNet-14 w4"]
+    bn = trainable.batchnorm_parameter_count(models.CifarResNet(14, 4))
+    assert table.loc["ResNet-14 w4", trainable.LABELS["bn"]] == bn
+    assert table.dtypes.eq(int).all()
+    bad = counts.assign(
+        trainable=counts.trainable + (counts.regime == "BatchNorm only")
+    )
+    with pytest.raises(AssertionError, match="differ"):
+        sweep.count_table(bad)
+
+
+def test_frozen_regimes_share_their_optimizer_and_learning_rate():
+    P = dict(
+        SMOKE, optimizer_all="sgd", lr_all=0.5, optimizer_frozen="adam", lr_frozen=0.01
+    )
+    assert (
+        sweep.train_config(P, "all").optimizer,
+        sweep.train_config(P, "all").lr,
+    ) == ("sgd", 0.5)
+    for regime in ("bn", "random_per_channel", "output"):
+        cfg = sweep.train_config(P, regime)
+        assert (cfg.optimizer, cfg.lr, cfg.epochs) == ("adam", 0.01, P["epochs"])
+
+
+def fake_runs():
+    """Two seeds; BN-only accuracy 0.2 at depth 8 and 0.4 at depth 32 (seed 0), 0.3 → 0.3 (seed 1)."""
+    rows = []
+    acc = {(0, 8): 0.2, (0, 32): 0.4, (1, 8): 0.3, (1, 32): 0.3}
+    for (seed, depth), a in acc.items():
+        net = sweep.label((depth, 4))
+        rows.append(
+            dict(net=net, depth=depth, width=4, regime="bn", seed=seed, test_acc=a)
+        )
+        rows.append(
+            dict(
+                net=net,
+                depth=depth,
+                width=4,
+                regime="random_per_channel",
+                seed=seed,
+                test_acc=0.1,
+            )
+        )
+        rows.append(
+            dict(net=net, depth=depth, width=4, regime="all", seed=seed, test_acc=0.5)
+        )
+    return pd.DataFrame(rows)
+
+
+def test_per_seed_numbers_average_over_the_networks_then_slope_per_seed():
+    runs, nets = fake_runs(), [(8, 4), (32, 4)]
+    assert sweep.per_seed(runs, "bn", nets).tolist() == pytest.approx([0.3, 0.3])
+    assert sweep.per_seed(runs, "bn", nets[:1]).tolist() == pytest.approx([0.2, 0.3])
+    # seed 0: +0.2 over two doublings (8 → 32) = 0.1 per doubling; seed 1: flat
+    assert sweep.slopes(runs, nets, "depth") == pytest.approx([0.1, 0.0])
+    adv = sweep.advantage(runs, nets)
+    assert adv["ResNet-8 w4"] == pytest.approx([0.1, 0.2])
+    assert sweep.accuracy_table(runs).loc["ResNet-32 w4", "BN-only − random"] == 0.25
+    xs, ests = sweep.accuracy_by(runs, nets, "depth")["bn"]
+    assert xs == [8, 32] and [e.mean for e in ests] == pytest.approx([0.25, 0.35])
+
+
+def test_a_tiny_sweep_trains_every_regime_from_one_initialization():
+    P = dict(SMOKE, seeds=2, epochs=1.0, batch_size=16)
+    data = tiny_data(32)
+    data.shape = (3, 8, 8)
+    result = sweep.run(P, data, [(8, 2)], device="cpu")
+    runs, layers = result.runs, result.layers
+    assert len(runs) == 2 * 3 and set(runs.regime) == set(P["regimes"])
+    # every regime of a seed starts from the same γ: the same fraction below threshold
+    assert runs.groupby("seed").off_before.nunique().eq(1).all()
+    init = {k[3]: v for k, v in result.gammas.items() if k[0] == "init"}
+    assert not torch.equal(init[0], init[1])  # seeds differ
+    assert torch.equal(
+        result.gammas[("random_per_channel", 8, 2, 0)], init[0]
+    )  # γ frozen
+    assert not torch.equal(result.gammas[("bn", 8, 2, 0)], init[0])  # γ trained
+    assert set(layers.stage) == {"before", "after"} and "overall" in set(layers.name)
+    below = f"below {P['gamma_threshold']:g}"
+    before = sweep.off_fraction(layers, "bn", below, stage="before")
+    assert before.tolist() == pytest.approx(
+        runs[runs.regime == "bn"].off_before.tolist()
+    )
+    assert len(sweep.per_layer(layers, (8, 2), below, "bn")) == len(
+        trainable.batchnorm_layers(models.CifarResNet(8, 2))
+    )
+    summary = sweep.gamma_summary(layers, [below])
+    assert list(summary.index) == ["initialization", *P["regimes"]]
+    assert sweep.log_abs_gammas(result.gammas, "init").max() <= 0.0  # γ ~ U[0, 1]
+    counts = sweep.parameter_counts([(8, 2)], P["regimes"])
+    numbers = sweep.numbers(result, [(8, 2)], counts, below)
+    # what the criteria record is not repeated
+    assert "accuracy bn" not in numbers and "off_fraction bn" not in numbers
+    assert {
+        "accuracy random_per_channel",
+        "off_fraction all",
+        "off_fraction_init",
+    } <= set(numbers)
+    assert len(numbers["runs"]) == 6 and np.isfinite(numbers["off_fraction_init"])
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        (dict(depths=[8, 10]), "6n\\+2"),
+        (dict(width_depth=12), "6n\\+2"),
+        (dict(depths=[14, 14]), "at least 2 different"),
+        (dict(widths=[4]), "at least 2 different"),
+        (dict(regimes=["all", "bn"]), "must include"),
+    ],
+)
+def test_the_spec_rejects_what_the_sweeps_cannot_compare(override, message):
+    with pytest.raises(params.ParameterError, match=message):
+        params.resolve("batchnorm_only", "smoke", override)

@@ -183,9 +183,8 @@ class Claim:
         referenced: dict[str, set[str]] = {}
 
         def fill(text: Any, extra: dict[str, Any] | None = None) -> str:
-            if isinstance(
-                text, dict
-            ):  # per for_each value: {softmax: "...", "*": "else"}
+            # a text per for_each value: {softmax: "...", "*": "otherwise"}
+            if isinstance(text, dict):
                 hits = [text[v] for v in (extra or {}).values() if v in text]
                 text = hits[0] if hits else text.get("*")
             return (

@@ -203,7 +203,7 @@ def check_value(spec: Spec, name: str, value: Any) -> Any:
         if len(set(items)) < p.get("distinct", 1):
             raise ParameterError(
                 f"{where} needs at least {p['distinct']} different values to compare, "
-                f"got {value!r}; e.g. -p {name} '[{_example(kind[5:-1], p)}, ...]'"
+                f"got {value!r}; e.g. -p {name} '[{_list_example(kind[5:-1], p)}]'"
             )
         missing = [v for v in p.get("includes", []) if v not in items]
         if missing:
@@ -259,6 +259,20 @@ def _has_form(value: int, form: str) -> bool:
 def _form_examples(form: str) -> list[int]:
     a, b = _form(form)
     return [a * n + b for n in (1, 2, 3, 5)]
+
+
+def _list_example(kind: str, p: dict) -> str:
+    """Two valid, different items: what a list that must compare values could hold."""
+    if "form" in p:
+        return ", ".join(str(v) for v in _form_examples(p["form"])[:2])
+    if "choices" in p and len(p["choices"]) > 1:
+        return ", ".join(repr(c) for c in p["choices"][:2])
+    return {
+        "int": "1, 2",
+        "float": "0.1, 0.2",
+        "str": "'a', 'b'",
+        "bool": "True, False",
+    }[kind]
 
 
 def _example(kind: str, p: dict) -> str:

@@ -16,9 +16,10 @@ The regimes of Frankle, Schwab & Morcos (2021), "Training BatchNorm and only Bat
 =======================  ==============================================================================
 
 A whole tensor that does not train gets ``requires_grad=False`` (the optimizer never sees it). A tensor
-of which only some entries train keeps ``requires_grad=True`` with a 0/1 gradient mask, and
-:meth:`Selection.after_step` copies the frozen entries back after every optimizer step: weight decay and
-momentum move entries whose gradient is zero, so the mask alone would not keep them frozen.
+of which only some entries train is held by the spine's :class:`~reprobook.masks.FrozenEntries`: a 0/1
+gradient mask, and :meth:`Selection.restore` copies the frozen entries back after every optimizer step
+(weight decay and momentum move entries whose gradient is zero, so the mask alone would not keep them
+frozen).
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ import pandas as pd
 import torch
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
+
+from ... import models
+from ...masks import FrozenEntries
 
 REGIMES = ("all", "bn", "bn+output", "output", "random_per_channel", "random_anywhere")
 RANDOM_REGIMES = ("random_per_channel", "random_anywhere")
@@ -46,24 +50,19 @@ LABELS = {
 # The parts of a network
 
 
-def batchnorm_layers(model: nn.Module) -> list[tuple[str, _BatchNorm]]:
-    """Every BatchNorm with affine parameters, in module order (the order of the forward pass here)."""
-    return [
-        (name, m)
-        for name, m in model.named_modules()
-        if isinstance(m, _BatchNorm) and m.affine
-    ]
+def batchnorm_layers(model: nn.Module) -> dict[str, _BatchNorm]:
+    """Every BatchNorm with affine parameters, by name, in module order (the forward pass here)."""
+    return {n: m for n, m in models.layers(model, _BatchNorm).items() if m.affine}
 
 
-def conv_layers(model: nn.Module) -> list[tuple[str, nn.Conv2d]]:
-    return [(name, m) for name, m in model.named_modules() if isinstance(m, nn.Conv2d)]
+def conv_layers(model: nn.Module) -> dict[str, nn.Conv2d]:
+    """Every convolution, by name, in module order."""
+    return models.layers(model, nn.Conv2d)
 
 
 def output_layer(model: nn.Module) -> tuple[str, nn.Linear]:
     """The last ``nn.Linear`` in module order: the classifier."""
-    linears = [
-        (name, m) for name, m in model.named_modules() if isinstance(m, nn.Linear)
-    ]
+    linears = list(models.layers(model, nn.Linear).items())
     if not linears:
         raise ValueError("the model has no nn.Linear output layer")
     return linears[-1]
@@ -71,7 +70,9 @@ def output_layer(model: nn.Module) -> tuple[str, nn.Linear]:
 
 def batchnorm_parameter_count(model: nn.Module) -> int:
     """Number of BatchNorm affine parameters (γ and β): twice the number of normalised channels."""
-    return sum(m.weight.numel() + m.bias.numel() for _, m in batchnorm_layers(model))
+    return sum(
+        m.weight.numel() + m.bias.numel() for m in batchnorm_layers(model).values()
+    )
 
 
 def init_batchnorm_(
@@ -82,7 +83,7 @@ def init_batchnorm_(
     if gamma not in ("uniform", "ones"):
         raise ValueError(f"gamma must be 'uniform' or 'ones', got {gamma!r}")
     with torch.no_grad():
-        for _, m in batchnorm_layers(model):
+        for m in batchnorm_layers(model).values():
             if gamma == "uniform":
                 m.weight.copy_(torch.rand(m.weight.shape, generator=generator))
             else:
@@ -106,31 +107,30 @@ def per_channel_counts(
 
 
 def random_per_channel_masks(
-    convs: list[tuple[str, nn.Conv2d]], total: int, generator: torch.Generator
+    convs: dict[str, nn.Conv2d], total: int, generator: torch.Generator
 ) -> dict[str, torch.Tensor]:
     """Masks over the convolution weights with ``total`` entries set, spread evenly over the output
     channels of all convolutions (k = total / channels each), positions within a channel uniform."""
-    channels = [m.weight.shape[0] for _, m in convs]
+    channels = [m.weight.shape[0] for m in convs.values()]
     counts = per_channel_counts(sum(channels), total, generator).split(channels)
     masks = {}
-    for (name, m), k in zip(convs, counts):
+    for (name, m), k in zip(convs.items(), counts):
         out, fan = m.weight.shape[0], m.weight[0].numel()
         if int(k.max()) > fan:
             raise ValueError(
                 f"{name}: {int(k.max())} weights per channel asked, a channel has only {fan}"
             )
-        rank = (
-            torch.rand(out, fan, generator=generator).argsort(1).argsort(1)
-        )  # a random permutation per row
+        # [out, fan]: a random permutation of 0..fan-1 per row; the k smallest ranks train
+        rank = torch.rand(out, fan, generator=generator).argsort(1).argsort(1)
         masks[f"{name}.weight"] = (rank < k.view(-1, 1)).view_as(m.weight)
     return masks
 
 
 def random_anywhere_masks(
-    convs: list[tuple[str, nn.Conv2d]], total: int, generator: torch.Generator
+    convs: dict[str, nn.Conv2d], total: int, generator: torch.Generator
 ) -> dict[str, torch.Tensor]:
     """Masks with ``total`` entries set, drawn uniformly without replacement from all convolution weights."""
-    sizes = [m.weight.numel() for _, m in convs]
+    sizes = [m.weight.numel() for m in convs.values()]
     if total > sum(sizes):
         raise ValueError(
             f"{total} weights asked, the convolutions have only {sum(sizes)}"
@@ -139,7 +139,7 @@ def random_anywhere_masks(
     flat[torch.randperm(sum(sizes), generator=generator)[:total]] = True
     return {
         f"{name}.weight": part.view_as(m.weight)
-        for (name, m), part in zip(convs, flat.split(sizes))
+        for (name, m), part in zip(convs.items(), flat.split(sizes))
     }
 
 
@@ -155,16 +155,15 @@ def _bits(t: torch.Tensor) -> torch.Tensor:
 @dataclass
 class Selection:
     """The trainable entries of a model. ``masks`` maps a parameter name to ``None`` (the whole tensor
-    trains) or a boolean mask (these entries train); a name that is absent is frozen."""
+    trains) or a boolean mask (these entries train); a name that is absent is frozen. ``frozen`` holds
+    the frozen entries of the partly-trainable tensors: pass :meth:`restore` (or ``frozen``) to
+    ``train.fit(after_step=...)``."""
 
     regime: str
     model: nn.Module = field(repr=False)
     masks: dict[str, torch.Tensor | None]
-    reference: dict[str, torch.Tensor] = field(
-        repr=False
-    )  # every parameter's value when selected
-    hooks: list = field(default_factory=list, repr=False)
-    _cache: dict = field(default_factory=dict, repr=False)
+    reference: dict[str, torch.Tensor] = field(repr=False)  # every value when selected
+    frozen: FrozenEntries = field(repr=False)
 
     def trainable_count(self) -> int:
         params = dict(self.model.named_parameters())
@@ -176,13 +175,11 @@ class Selection:
     def counts(self) -> dict[str, int]:
         """Trainable entries by kind: BatchNorm, convolution, output layer, other."""
         bn = {
-            f"{n}.{p}"
-            for n, _ in batchnorm_layers(self.model)
-            for p in ("weight", "bias")
+            f"{n}.{p}" for n in batchnorm_layers(self.model) for p in ("weight", "bias")
         }
         conv = {
             f"{n}.{p}"
-            for n, m in conv_layers(self.model)
+            for n, m in conv_layers(self.model).items()
             for p, _ in m.named_parameters()
         }
         out_name, out = output_layer(self.model)
@@ -202,25 +199,9 @@ class Selection:
             counts[kind] += params[n].numel() if m is None else int(m.sum())
         return counts
 
-    def on(self, name: str, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-        """The mask of ``name`` and its selected values on ``device`` (copied there once, then cached)."""
-        key = (name, str(device))
-        if key not in self._cache:
-            self._cache[key] = (
-                self.masks[name].to(device),
-                self.reference[name].to(device),
-            )
-        return self._cache[key]
-
-    @torch.no_grad()
-    def after_step(self) -> None:
-        """Copy the frozen entries of partly-trainable tensors back (pass to ``train.fit(after_step=...)``)."""
-        params = dict(self.model.named_parameters())
-        for n, m in self.masks.items():
-            if m is not None:
-                p = params[n]
-                mask, ref = self.on(n, p.device)
-                p.copy_(torch.where(mask, p, ref))
+    def restore(self) -> None:
+        """Copy the frozen entries of partly-trainable tensors back (after every optimizer step)."""
+        self.frozen.restore()
 
     @torch.no_grad()
     def changed(self) -> dict[str, int]:
@@ -240,9 +221,7 @@ class Selection:
 
     def release(self) -> None:
         """Remove the gradient masks and make every parameter trainable again."""
-        for h in self.hooks:
-            h.remove()
-        self.hooks.clear()
+        self.frozen.remove()
         for p in self.model.parameters():
             p.requires_grad_(True)
 
@@ -258,7 +237,7 @@ def select(
     if regime not in REGIMES:
         raise ValueError(f"regime must be one of {REGIMES}, got {regime!r}")
     names = dict(model.named_parameters())
-    bn = [f"{n}.{p}" for n, _ in batchnorm_layers(model) for p in ("weight", "bias")]
+    bn = [f"{n}.{p}" for n in batchnorm_layers(model) for p in ("weight", "bias")]
     out_name, out = output_layer(model)
     head = [f"{out_name}.{p}" for p, _ in out.named_parameters()]
     if regime in ("bn", "bn+output") and not bn:
@@ -282,18 +261,10 @@ def select(
         )
         masks = {n: m for n, m in pick(conv_layers(model), total, g).items() if m.any()}
     reference = {n: p.detach().cpu().clone() for n, p in names.items()}
-    selection = Selection(regime, model, masks, reference)
     for n, p in names.items():
         p.requires_grad_(n in masks)
-        if masks.get(n) is not None:
-            selection.hooks.append(
-                p.register_hook(
-                    lambda grad, n=n: (
-                        grad * selection.on(n, grad.device)[0].to(grad.dtype)
-                    )
-                )
-            )
-    return selection
+    partly = {n: m for n, m in masks.items() if m is not None}
+    return Selection(regime, model, masks, reference, FrozenEntries(model, partly))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -303,7 +274,10 @@ def select(
 def gammas(model: nn.Module) -> torch.Tensor:
     """Every BatchNorm γ of the model, concatenated (CPU, float)."""
     return torch.cat(
-        [m.weight.detach().float().cpu().flatten() for _, m in batchnorm_layers(model)]
+        [
+            m.weight.detach().float().cpu().flatten()
+            for m in batchnorm_layers(model).values()
+        ]
     )
 
 
@@ -316,7 +290,7 @@ def gamma_table(model: nn.Module, thresholds: list[float]) -> pd.DataFrame:
     """One row per BatchNorm layer (forward order) and one ``overall`` row: channels, mean |γ| and the
     fraction of channels with |γ| below each threshold (a channel with γ ≈ 0 is switched off)."""
     rows = []
-    for i, (name, m) in enumerate(batchnorm_layers(model)):
+    for i, (name, m) in enumerate(batchnorm_layers(model).items()):
         g = m.weight.detach().float().cpu()
         rows.append(
             dict(

@@ -21,10 +21,11 @@ keeps exactly its share of weights (a uniformly random subset of that size; the 
 distributed by largest remainder), so the achieved per-layer densities are within one weight of
 :math:`d_l` and the global density within one weight of :math:`d`.
 
-:class:`SparseMasks` keeps the pruned weights at exactly zero through training: it zeroes them at
-initialization, masks their gradients (a hook on each weight) and, passed as ``after_step`` to
-:func:`reprobook.train.fit`, multiplies the weights by the mask after every optimizer step (weight decay
-and momentum would otherwise move them).
+:class:`SparseMasks` keeps the pruned weights at exactly zero through training, as a
+:class:`reprobook.masks.FrozenEntries` held at 0.0: it zeroes them at initialization, masks their
+gradients (a hook on each weight) and its :meth:`SparseMasks.restore`, passed as ``after_step`` to
+:func:`reprobook.train.fit`, writes the zeros back after every optimizer step (weight decay and momentum
+would otherwise move them).
 """
 
 from __future__ import annotations
@@ -35,16 +36,17 @@ from collections.abc import Mapping
 import torch
 from torch import nn
 
+from ... import models
+from ...masks import FrozenEntries
+from ...stats import slope
+
 RATIOS = ("erk", "er", "uniform", "uniform+")
+RATIO_NAMES = {"erk": "ERK", "er": "ER", "uniform": "uniform", "uniform+": "uniform+"}
 
 
 def prunable_layers(model: nn.Module) -> dict[str, nn.Module]:
     """The model's ``Conv2d`` and ``Linear`` layers by module name, in registration order."""
-    layers = {
-        name: m
-        for name, m in model.named_modules()
-        if isinstance(m, (nn.Conv2d, nn.Linear))
-    }
+    layers = models.layers(model, nn.Conv2d, nn.Linear)
     if not layers:
         raise ValueError(
             f"{type(model).__name__} has no Conv2d or Linear layer to prune"
@@ -174,9 +176,9 @@ def random_masks(
 class SparseMasks:
     """Fixed masks on a model's prunable weights: pruned weights are zero now and after every step.
 
-    ``SparseMasks(model, masks)`` zeroes the pruned weights and registers a gradient hook per weight that
-    zeroes their gradients; call :meth:`apply` after every optimizer step (pass the object itself as
-    ``after_step``: it is callable) so that weight decay or momentum cannot move them either.
+    ``SparseMasks(model, masks)`` holds the pruned entries of every masked weight at 0.0 through a
+    :class:`reprobook.masks.FrozenEntries` (their gradients are masked by a hook); pass :meth:`restore`
+    as ``train.fit(after_step=...)`` so that weight decay or momentum cannot move them either.
     """
 
     def __init__(self, model: nn.Module, masks: Mapping[str, torch.Tensor]):
@@ -197,11 +199,8 @@ class SparseMasks:
                     f"mask of {name} has shape {tuple(self.masks[name].shape)}, "
                     f"weight {tuple(weight.shape)}"
                 )
-        self._on: dict[tuple[str, torch.device, torch.dtype], torch.Tensor] = {}
-        self._hooks = [
-            w.register_hook(self._grad_hook(name)) for name, w in self._weights.items()
-        ]
-        self.apply()
+        weights = {f"{name}.weight": m for name, m in self.masks.items()}
+        self.frozen = FrozenEntries(model, weights, held=dict.fromkeys(weights, 0.0))
 
     @classmethod
     def random(
@@ -213,28 +212,13 @@ class SparseMasks:
             model, random_masks(model, layer_densities(model, density, ratio), g)
         )
 
-    def _mask(self, name: str, like: torch.Tensor) -> torch.Tensor:
-        key = (name, like.device, like.dtype)
-        if key not in self._on:
-            self._on[key] = self.masks[name].to(device=like.device, dtype=like.dtype)
-        return self._on[key]
-
-    def _grad_hook(self, name: str):
-        return lambda grad: grad * self._mask(name, grad)
-
-    @torch.no_grad()
-    def apply(self) -> None:
-        """Multiply every masked weight by its mask (in place)."""
-        for name, weight in self._weights.items():
-            weight.mul_(self._mask(name, weight))
-
-    __call__ = apply
+    def restore(self) -> None:
+        """Write 0.0 back into every pruned weight (in place): the ``after_step`` of training."""
+        self.frozen.restore()
 
     def remove(self) -> None:
         """Remove the gradient hooks (the weights stay as they are)."""
-        for hook in self._hooks:
-            hook.remove()
-        self._hooks = []
+        self.frozen.remove()
 
     def table(self) -> list[dict]:
         """Per layer: name, shape, weights, kept, mask density, and nonzero density of the weight now."""
@@ -252,24 +236,15 @@ class SparseMasks:
 
     def density(self) -> float:
         """Global density of the masks over every masked weight."""
-        kept = sum(int(m.sum()) for m in self.masks.values())
-        return kept / sum(m.numel() for m in self.masks.values())
+        return self.frozen.trainable_count() / sum(
+            m.numel() for m in self.masks.values()
+        )
 
     def pruned_max_abs(self) -> float:
         """Largest |weight| among the pruned entries: exactly 0.0 while the masks hold."""
-        values = [
-            w.detach()[~self.masks[name].to(w.device)].abs()
-            for name, w in self._weights.items()
-        ]
-        values = [v.max().item() for v in values if v.numel()]
-        return max(values, default=0.0)
+        return self.frozen.frozen_max_change()
 
 
 def gap_slope(sizes, gaps) -> float:
     """Least-squares slope of ``gaps`` against ``log2(sizes)``: the change of the gap per doubling of size."""
-    x = torch.tensor([math.log2(s) for s in sizes], dtype=torch.float64)
-    y = torch.tensor(list(gaps), dtype=torch.float64)
-    if len(x) < 2:
-        raise ValueError("a slope needs at least two sizes")
-    xc = x - x.mean()
-    return float((xc * (y - y.mean())).sum() / (xc * xc).sum())
+    return slope([math.log2(s) for s in sizes], list(gaps))

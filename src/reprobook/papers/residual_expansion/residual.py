@@ -21,12 +21,16 @@ from __future__ import annotations
 import itertools
 import math
 import warnings
+from collections.abc import Callable, Sequence
 
+import numpy as np
+import pandas as pd
 import torch
 from torch import nn
 from torch.func import jvp
 
-from ...models import MLPBranch
+from ... import models, stats, train
+from ...stats import Estimate, mean_ci
 
 # torch.func's jvp goes through a deprecated torch.jit.script internally; the warning is not ours to fix.
 warnings.filterwarnings(
@@ -68,6 +72,33 @@ def subset_expansion(mats: list[torch.Tensor], lam: float) -> list[torch.Tensor]
 def path_counts(n: int) -> list[int]:
     """Number of paths of each order k = 0..n: the binomial coefficients C(n, k), summing to 2^n."""
     return [math.comb(n, k) for k in range(n + 1)]
+
+
+def expansion_check(
+    blocks: int, dim: int, seeds: Sequence[int]
+) -> tuple[list[float], pd.DataFrame]:
+    """For random ``dim``×``dim`` linear blocks and λ = 1, 1/√n, 1/n: the relative errors
+    ‖Σ paths − Π(I+λA)‖/‖Π(I+λA)‖ (one per seed and λ), and the mean norm of each order's sum of
+    paths over the seeds (one row per order k, one column per λ)."""
+    scales = {"1": 1.0, "1/√n": 1 / math.sqrt(blocks), "1/n": 1 / blocks}
+    errors, norms = [], []
+    for seed in seeds:
+        g = torch.Generator().manual_seed(seed)
+        mats = [
+            torch.randn(dim, dim, generator=g, dtype=torch.float64) / math.sqrt(dim)
+            for _ in range(blocks)
+        ]
+        for name, lam in scales.items():
+            orders = subset_expansion(mats, lam)
+            exact = residual_product(mats, lam)
+            errors.append(((sum(orders) - exact).norm() / exact.norm()).item())
+            norms += [
+                dict(scale=f"λ = {name}", order=k, norm=t.norm().item())
+                for k, t in enumerate(orders)
+            ]
+    table = pd.DataFrame(norms).groupby(["order", "scale"])["norm"].mean()
+    table = table.unstack("scale")[[f"λ = {name}" for name in scales]]
+    return errors, table.rename_axis(columns=None)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -143,12 +174,42 @@ def truncation_error(
     return ((exact - approx).norm(dim=-1) / x.norm(dim=-1)).mean().item()
 
 
-def loglog_slope(xs: list[float], ys: list[float]) -> float:
+def loglog_slope(xs: Sequence[float], ys: Sequence[float]) -> float:
     """Least-squares slope of log y against log x: the exponent p in y ∝ x^p."""
-    lx = torch.log(torch.tensor(xs, dtype=torch.float64))
-    ly = torch.log(torch.tensor(ys, dtype=torch.float64))
-    lx, ly = lx - lx.mean(), ly - ly.mean()
-    return float((lx * ly).sum() / (lx * lx).sum())
+    return stats.slope(np.log(xs), np.log(ys))
+
+
+def truncation_sweep(
+    blocks: int, width: int, lambdas: Sequence[float], seeds: Sequence[int]
+) -> pd.DataFrame:
+    """The first- and second-order truncation errors of ``blocks`` random tanh blocks of ``width``,
+    one row per (seed, λ, order), on 32 random inputs per seed."""
+    rows = []
+    for seed in seeds:
+        g = torch.Generator().manual_seed(seed)
+        branches = tanh_branches(blocks, width, width, g)
+        x = torch.randn(32, width, generator=g, dtype=torch.float64)  # [32, width]
+        for lam, order in itertools.product(lambdas, (1, 2)):
+            error = truncation_error(branches, x, lam, order)
+            rows.append(dict(seed=seed, lam=lam, order=order, error=error))
+    return pd.DataFrame(rows)
+
+
+def truncation_slopes(sweep: pd.DataFrame) -> dict[int, list[float]]:
+    """Per seed, the log-log slope of the error against λ: ``{order: [slope per seed]}``."""
+    return {
+        order: [
+            loglog_slope(s["lam"].tolist(), s["error"].tolist())
+            for _, s in sweep[sweep.order == order].groupby("seed")
+        ]
+        for order in (1, 2)
+    }
+
+
+def truncation_table(sweep: pd.DataFrame) -> pd.DataFrame:
+    """Mean error over seeds: one row per λ (ascending), one column per order."""
+    table = sweep.groupby(["order", "lam"])["error"].mean().unstack(0)
+    return table.rename(columns={1: "first-order error", 2: "second-order error"})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -185,16 +246,57 @@ def log_signal_growth(
     log_ratio = torch.zeros(samples, dtype=dtype)  # log ‖x_i‖² / ‖x_0‖² per sample
     with torch.no_grad():
         for _ in range(depth):
-            g = MLPBranch(width, width, norm=None).to(
-                dtype
-            )  # biases are zero-initialised
+            g = models.MLPBranch(width, width, norm=None).to(dtype)  # zero biases
             x = x + lam * g(x)
             norm = x.norm(dim=1, keepdim=True)
             log_ratio += 2 * norm.squeeze(1).log()
             x = x / norm
-    return float(
-        torch.logsumexp(log_ratio, 0) - math.log(samples)
-    )  # log of the mean over samples
+    return float(torch.logsumexp(log_ratio, 0) - math.log(samples))  # log mean
+
+
+def growth_sweep(
+    rules: Sequence[str],
+    depths: Sequence[int],
+    width: int,
+    samples: int,
+    seeds: Sequence[int],
+) -> pd.DataFrame:
+    """Measured and predicted log growth, one row per (rule, depth, seed); λ from the depth rule."""
+    rows = []
+    for rule, depth, seed in itertools.product(rules, depths, seeds):
+        lam = models.resolve_branch_scale(rule, depth)
+        rows.append(
+            dict(
+                rule=rule,
+                depth=depth,
+                seed=seed,
+                lam=lam,
+                log_growth=log_signal_growth(depth, lam, width, samples, seed),
+                log_predicted=log_expected_growth(depth, lam),
+            )
+        )
+    return pd.DataFrame(rows)
+
+
+def growth_ratio(growth: pd.DataFrame, rule: str = "1") -> Estimate:
+    """Measured over predicted log growth at the deepest depth, over seeds (Student t)."""
+    deepest = growth[(growth.rule == rule) & (growth.depth == growth.depth.max())]
+    return mean_ci(deepest.log_growth / deepest.log_predicted)
+
+
+def largest_growth(growth: pd.DataFrame, rule: str) -> Estimate:
+    """Per seed the largest E‖x_L‖²/‖x_0‖² over the depths, then over seeds (Student t)."""
+    return mean_ci(
+        np.exp(growth[growth.rule == rule].groupby("seed")["log_growth"].max())
+    )
+
+
+def growth_table(growth: pd.DataFrame) -> pd.DataFrame:
+    """log10 of the measured and predicted growth, mean over seeds, by (depth, rule)."""
+    cols = ["log_growth", "log_predicted"]
+    table = growth.groupby(["depth", "rule"])[cols].mean().div(math.log(10))
+    table.columns = ["log10 measured", "log10 (1+λ²)^L"]
+    return table
 
 
 # ---------------------------------------------------------------------------------------------
@@ -206,15 +308,198 @@ def geometric_complexity(model: nn.Module, x: torch.Tensor) -> float:
 
     The model is evaluated in eval mode so that each example's output depends on that example only.
     """
-    was_training = model.training
-    model.eval()
-    x = x.detach().clone().requires_grad_(True)
-    logits = model(x)
-    total = 0.0
-    for c in range(logits.shape[1]):
-        (grad,) = torch.autograd.grad(
-            logits[:, c].sum(), x, retain_graph=c + 1 < logits.shape[1]
-        )
-        total += grad.pow(2).sum().item()
-    model.train(was_training)
+    with train.eval_mode(model):
+        x = x.detach().clone().requires_grad_(True)
+        logits = model(x)  # [N, classes]
+        total = 0.0
+        for c in range(logits.shape[1]):
+            (grad,) = torch.autograd.grad(
+                logits[:, c].sum(), x, retain_graph=c + 1 < logits.shape[1]
+            )  # ∂f_c/∂x, [N, *input]
+            total += grad.pow(2).sum().item()
     return total / len(x)
+
+
+def complexity_inputs(data, examples: int) -> torch.Tensor:
+    """The first ``examples`` test inputs of ``data`` as the model sees them (on the CPU)."""
+    return train.model_inputs(data, torch.device("cpu"))(data.x_test[:examples])
+
+
+def trained_complexity(runs: pd.DataFrame, x: torch.Tensor) -> pd.DataFrame:
+    """GC of every trained net of :func:`trainability_runs` that did not diverge, with its λ."""
+    kept = runs[~runs.diverged]
+    return pd.DataFrame(
+        [
+            dict(
+                blocks=r.blocks,
+                config=r.config,
+                rule=r.rule,
+                seed=r.seed,
+                lam=models.resolve_branch_scale(r.rule, r.blocks),
+                gc=geometric_complexity(r.net, x),
+            )
+            for r in kept.itertuples()
+        ],
+        columns=["blocks", "config", "rule", "seed", "lam", "gc"],
+    )
+
+
+def init_complexity(
+    build: Callable[..., nn.Module],
+    blocks: int,
+    lambdas: Sequence[float],
+    seeds: Sequence[int],
+    x: torch.Tensor,
+) -> pd.DataFrame:
+    """GC at initialization of ``build(blocks, λ, None)`` (no normalization), per (λ, seed)."""
+    rows = []
+    for lam, seed in itertools.product(lambdas, seeds):
+        torch.manual_seed(seed)
+        gc = geometric_complexity(build(blocks, float(lam), None), x)
+        rows.append(dict(lam=lam, seed=seed, gc=gc))
+    return pd.DataFrame(rows)
+
+
+def gc_log_ratio(gc: pd.DataFrame, blocks: int) -> Estimate:
+    """log GC(1/L) − log GC(1/√L), paired over seeds, for the trained nets of ``blocks`` blocks;
+    NaN when every run of one of the two scales diverged (no trained function to measure)."""
+    pair = gc[gc.blocks == blocks].pivot_table(
+        index="seed", columns="rule", values="gc"
+    )
+    if {"1/L", "1/sqrt(L)"} <= set(pair.columns) and len(pair.dropna()):
+        return mean_ci(np.log(pair["1/L"] / pair["1/sqrt(L)"]).dropna())
+    return Estimate.point(float("nan"))
+
+
+# ---------------------------------------------------------------------------------------------
+# 5. Trainability without normalization, and deep against parallel
+
+RULES = ["1", "1/sqrt(L)", "1/L"]  # the branch scale λ as a rule in the depth L
+CONFIGS = [(rule, None) for rule in RULES] + [("1", "batch")]  # (rule, norm)
+
+
+def label(rule: str, norm: str | None) -> str:
+    """``"λ=1/L, no norm"``, ``"λ=1 + BatchNorm"``: a configuration's name in tables and criteria."""
+    return f"λ={rule}" + (" + BatchNorm" if norm else ", no norm")
+
+
+def net_factory(
+    kind: str, input_shape: tuple[int, ...], width: int
+) -> Callable[..., nn.Module]:
+    """``build(blocks, scale, norm)``: the trainability experiment's residual classifier
+    (:func:`~reprobook.models.residual_classifier`), ``scale`` a number or a depth rule."""
+    return lambda blocks, scale, norm=None: models.residual_classifier(
+        kind, input_shape, blocks, width, scale, norm
+    )
+
+
+def trainability_runs(
+    build: Callable[[int, str, str | None], nn.Module],
+    data,
+    cfg: train.TrainConfig,
+    blocks: Sequence[int],
+    seeds: Sequence[int],
+) -> pd.DataFrame:
+    """Train ``build(blocks, rule, norm)`` for every depth, configuration of :data:`CONFIGS` and seed
+    (same data order per seed); one row per run with its final test accuracy and loss, whether it
+    diverged, and the trained net (column ``net``)."""
+    runs = []
+    for b, (rule, norm), seed in itertools.product(blocks, CONFIGS, seeds):
+        torch.manual_seed(seed)
+        net = build(b, rule, norm)
+        desc = f"L={b} {label(rule, norm)} seed {seed}"
+        history = train.fit(net, data, cfg, seed=seed, desc=desc)
+        final = history.iloc[-1]
+        runs.append(
+            dict(
+                blocks=b,
+                config=label(rule, norm),
+                rule=rule,
+                norm=norm or "none",
+                seed=seed,
+                test_acc=final.test_acc,
+                test_loss=final.test_loss,
+                diverged=history.attrs["diverged"],
+                seconds=final.seconds,
+                net=net,
+            )
+        )
+    return pd.DataFrame(runs)
+
+
+def accuracy_by_config(runs: pd.DataFrame, blocks: int) -> dict[str, Estimate]:
+    """Mean test accuracy over seeds (Student t) per configuration, at ``blocks`` blocks."""
+    at_depth = runs[runs.blocks == blocks]
+    return {c: mean_ci(g.test_acc) for c, g in at_depth.groupby("config")}
+
+
+def trainability_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per depth and configuration: mean and sd of test accuracy, diverged runs, seconds."""
+    return (
+        runs.groupby(["blocks", "config"])
+        .agg(
+            test_acc=("test_acc", "mean"),
+            test_acc_sd=("test_acc", "std"),
+            diverged=("diverged", "sum"),
+            seconds=("seconds", "mean"),
+        )
+        .round(3)
+    )
+
+
+def parallel_grid(
+    datasets: dict[str, object],
+    blocks: Sequence[int],
+    filters: Sequence[int],
+    kernels: Sequence[int],
+    seeds: int,
+    cfg: train.TrainConfig,
+) -> pd.DataFrame:
+    """Each conv net of the grid and its parallel twin, identical weights at init, trained alike:
+    one row per (dataset, blocks, filters, kernel, seed, mode) with the final losses."""
+    grid = []
+    for dataset, d in datasets.items():
+        cells = itertools.product(blocks, filters, kernels, range(seeds))
+        for b, f, k, seed in cells:
+            torch.manual_seed(seed)
+            net = dict(num_classes=10, filters=f, kernel=k, blocks=b)
+            deep = models.ResidualConvNet(d.shape[0], **net)
+            twin = models.ResidualConvNet(d.shape[0], **net, mode="parallel")
+            twin.load_state_dict(deep.state_dict())
+            assert models.count_parameters(deep) == models.count_parameters(twin)
+            for mode, m in (("sequential", deep), ("parallel", twin)):
+                train.fit(
+                    m, d, cfg, seed=seed, desc=f"{dataset} {mode} L={b} f={f} k={k}"
+                )
+                grid.append(
+                    dict(
+                        dataset=dataset,
+                        blocks=b,
+                        filters=f,
+                        kernel=k,
+                        seed=seed,
+                        mode=mode,
+                        params=models.count_parameters(m),
+                        **train.final_losses(m, d),
+                    )
+                )
+    return pd.DataFrame(grid)
+
+
+def paired_grid(grid: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The grid paired by cell and seed (columns ``(metric, mode)``), and the differences
+    parallel − sequential of the training and validation loss, absolute and relative to sequential."""
+    cell = ["dataset", "blocks", "filters", "kernel", "seed"]
+    metrics = ["train_loss", "test_loss", "test_acc"]
+    paired = grid.pivot_table(index=cell, columns="mode", values=metrics)
+    d_train = paired["train_loss"]["parallel"] - paired["train_loss"]["sequential"]
+    d_val = paired["test_loss"]["parallel"] - paired["test_loss"]["sequential"]
+    diffs = pd.DataFrame(
+        {
+            "train": d_train,  # train_par − train_seq
+            "val": d_val,  # val_par − val_seq
+            "relative": d_val
+            / paired["test_loss"]["sequential"],  # (val_par − val_seq)/val_seq
+        }
+    )
+    return paired, diffs

@@ -38,6 +38,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ... import train
 from ...train import TrainConfig, fit
 
 ATTENTION_TYPES = ("softmax", "linear", "performer", "linformer", "local")
@@ -229,11 +230,16 @@ class KernelMixer(Mixer):
         raise NotImplementedError
 
     def forward(self, q, k, v, mask):
-        m = mask[:, None, :, None].to(q.dtype)
-        fq, fk = self.features(q, True), self.features(k, False, mask) * m
-        kv = fk.transpose(-1, -2) @ (v * m)  # [B, h, m, d_h]
-        norm = fq @ fk.sum(-2, keepdim=True).transpose(-1, -2)  # [B, h, T, 1]
-        return (fq @ kv) / (norm + self.eps)
+        m = mask[:, None, :, None].to(q.dtype)  # [B, 1, T, 1]: padded keys count 0
+        fq, fk = (
+            self.features(q, True),
+            self.features(k, False, mask) * m,
+        )  # [B, h, T, m]
+        kv = fk.transpose(-1, -2) @ (v * m)  # Σ_j φ(k_j) v_jᵀ: [B, h, m, d_h]
+        norm = fq @ fk.sum(-2, keepdim=True).transpose(
+            -1, -2
+        )  # φ(q_i)ᵀ Σ_j φ(k_j): [B, h, T, 1]
+        return (fq @ kv) / (norm + self.eps)  # [B, h, T, d_h]
 
     def weights(self, q, k, mask):
         m = mask[:, None, :, None].to(q.dtype)
@@ -256,10 +262,11 @@ class PerformerMixer(KernelMixer):
         self.register_buffer("w", orthogonal_gaussian(features, d_head))
 
     def features(self, x, is_query, mask=None):
-        x = x * x.shape[-1] ** -0.25
-        proj = x @ self.w.T  # [B, h, T, m]
-        sq = x.pow(2).sum(-1, keepdim=True) / 2
-        if is_query:  # a per-query shift cancels in the normalisation
+        # φ(x) = exp(wᵀx − ‖x‖²/2) / √m on x = q / d_h^¼: E[φ(q)ᵀφ(k)] = exp(qᵀk / √d_h)
+        x = x * x.shape[-1] ** -0.25  # [B, h, T, d_h]
+        proj = x @ self.w.T  # wᵀx for each of the m features: [B, h, T, m]
+        sq = x.pow(2).sum(-1, keepdim=True) / 2  # ‖x‖²/2: [B, h, T, 1]
+        if is_query:  # a per-query shift cancels in the normalisation: [B, h, T, 1]
             shift = proj.amax(-1, keepdim=True)
         else:  # one shift for all keys of a sequence (padding excluded) cancels too
             masked = (
@@ -267,8 +274,9 @@ class PerformerMixer(KernelMixer):
                 if mask is not None
                 else proj
             )
-            shift = masked.amax(dim=(-1, -2), keepdim=True)
-        return torch.exp(proj - sq - shift) / math.sqrt(self.w.shape[0]) + 1e-6
+            shift = masked.amax(dim=(-1, -2), keepdim=True)  # [B, h, 1, 1]
+        m = self.w.shape[0]
+        return torch.exp(proj - sq - shift) / math.sqrt(m) + 1e-6  # [B, h, T, m]
 
 
 class LinformerMixer(Mixer):
@@ -319,14 +327,19 @@ class MultiHeadAttention(nn.Module):
         self.mixer = make_mixer(cfg)
 
     def split(self, x: torch.Tensor) -> torch.Tensor:
+        """One projection [B, T, h·d_h] as its heads [B, h, T, d_h]."""
         b, t, _ = x.shape
-        return x.view(b, t, self.heads, self.d_head).transpose(1, 2)
+        return x.view(b, t, self.heads, self.d_head).transpose(1, 2)  # [B, h, T, d_h]
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        # x [B, T, d]; q, k, v = x W_Q, x W_K, x W_V split into heads: [B, h, T, d_h]
         q, k, v = self.split(self.q(x)), self.split(self.k(x)), self.split(self.v(x))
-        mixed = self.mixer(q, k, v, mask)
+        mixed = self.mixer(q, k, v, mask)  # e.g. softmax(q kᵀ/√d_h) v: [B, h, T, d_h]
         b, _, t, _ = mixed.shape
-        return self.out(mixed.transpose(1, 2).reshape(b, t, self.heads * self.d_head))
+        heads = mixed.transpose(1, 2).reshape(
+            b, t, self.heads * self.d_head
+        )  # [B, T, h·d_h]
+        return self.out(heads)  # concat(heads) W_O: [B, T, d]
 
     def weights(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Attention weights [B, heads, T, T'] (T' = T except Linformer's projected length)."""
@@ -409,14 +422,12 @@ class EncoderClassifier(nn.Module):
     @torch.no_grad()
     def attention_maps(self, tokens: torch.Tensor) -> list[torch.Tensor]:
         """Per layer, the attention weights [B, heads, T, T'] of every head on ``tokens`` (eval mode)."""
-        was = self.training
-        self.eval()
-        x, mask = self.encode(tokens)
         maps = []
-        for block in self.blocks:
-            maps.append(block.attn.weights(block.norm1(x), mask))
-            x = block(x, mask)
-        self.train(was)
+        with train.eval_mode(self):
+            x, mask = self.encode(tokens)
+            for block in self.blocks:
+                maps.append(block.attn.weights(block.norm1(x), mask))
+                x = block(x, mask)
         return maps
 
 
@@ -430,24 +441,14 @@ def build(cfg: EncoderConfig, seed: int = 0) -> EncoderClassifier:
 # Per-example correctness (the paired bootstrap over it is stats.paired_accuracy_difference)
 
 
-@torch.inference_mode()
 def correct_predictions(
     model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 500
 ) -> np.ndarray:
-    """Boolean array: is each test example classified correctly (eval mode)."""
-    was = model.training
-    model.eval()
-    dev = next(model.parameters()).device
-    out = []
-    for i in range(0, len(x), batch_size):
-        out.append(
-            (
-                model(x[i : i + batch_size].to(dev)).argmax(1).cpu()
-                == y[i : i + batch_size]
-            ).numpy()
-        )
-    model.train(was)
-    return np.concatenate(out)
+    """Boolean array: is each test example classified correctly (:func:`reprobook.train.correct`,
+    full precision everywhere)."""
+    return train.correct(
+        model, x, y, batch_size=batch_size, mixed_precision=False
+    ).numpy()
 
 
 def task_config(
@@ -459,26 +460,25 @@ def task_config(
     max_len: int,
     num_classes: int,
 ) -> EncoderConfig:
-    """The encoder for ``task`` from a notebook's parameters ``p`` (a mapping or namespace): the task's
-    ``<task>_d_model``, the shared ``d_head``, ``d_ff``, pooling and dropout, ``total_heads // layers``
-    heads per layer, and the attention type's own settings."""
-    get = p.get if isinstance(p, dict) else lambda k: getattr(p, k)
-    heads = aspect_ratios(get("total_heads"), [layers])[0][1]
+    """The encoder for ``task`` from a notebook's parameters ``p``: the task's ``<task>_d_model``,
+    the shared ``d_head``, ``d_ff``, pooling and dropout, ``total_heads // layers`` heads per layer,
+    and the attention type's own settings."""
+    heads = aspect_ratios(p["total_heads"], [layers])[0][1]
     return EncoderConfig(
         vocab_size,
         max_len,
         num_classes,
         layers=layers,
         heads=heads,
-        d_head=get("d_head"),
-        d_model=get(f"{task}_d_model"),
-        d_ff=get("d_ff"),
+        d_head=p["d_head"],
+        d_model=p[f"{task}_d_model"],
+        d_ff=p["d_ff"],
         attention=attention,
-        pooling=get("pooling"),
-        dropout=get("dropout"),
-        features=get("performer_features"),
-        linformer_k=get("linformer_k"),
-        window=get("local_window"),
+        pooling=p["pooling"],
+        dropout=p["dropout"],
+        features=p["performer_features"],
+        linformer_k=p["linformer_k"],
+        window=p["local_window"],
     )
 
 

@@ -29,7 +29,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
+from torchvision.datasets.utils import download_and_extract_archive
 
 from ... import data
 
@@ -74,6 +76,11 @@ class SequenceData:
     def lengths(self, split: str = "train") -> torch.Tensor:
         x = self.x_train if split == "train" else self.x_test
         return (x != 0).sum(1)
+
+    def class_shares(self) -> torch.Tensor:
+        """Fraction of the training set in each class, [classes]."""
+        counts = torch.bincount(self.y_train, minlength=self.num_classes)
+        return counts / len(self.y_train)
 
     def majority_accuracy(self) -> float:
         """Test accuracy of always predicting the most frequent training class."""
@@ -232,6 +239,11 @@ def decode_listops(ids: torch.Tensor) -> list[str]:
     return [LISTOPS_VOCAB[i] for i in ids.tolist() if i != 0]
 
 
+def example(task: SequenceData, i: int = 0) -> str:
+    """Test example ``i`` of a ListOps task as text with its label: ``[MAX 2 9 ] → 9``."""
+    return f"{' '.join(decode_listops(task.x_test[i]))} → {int(task.y_test[i])}"
+
+
 def listops(
     n_train: int,
     n_test: int,
@@ -275,17 +287,14 @@ def listops(
         n_train, n_test, max_depth, max_args, min_length, max_length, seed
     )
     if cache:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp.npz")
-        np.savez_compressed(
-            tmp,
+        data.save_npz_atomic(
+            path,
             x_train=task.x_train.numpy(),
             y_train=task.y_train.numpy(),
             x_test=task.x_test.numpy(),
             y_test=task.y_test.numpy(),
             source=np.array(task.source),
         )
-        tmp.replace(path)
     return task
 
 
@@ -355,8 +364,6 @@ def find_imdb(download: bool = False) -> Path:
             return root
         looked.append(f"{root} (no train/{{pos,neg}} and test/{{pos,neg}} folders)")
     if download and data.download_allowed():
-        from torchvision.datasets.utils import download_and_extract_archive
-
         target = data.cache_dir() / "imdb"
         try:
             download_and_extract_archive(IMDB_URL, str(target), md5=IMDB_MD5)
@@ -402,10 +409,7 @@ def imdb_bytes(
                 encode_bytes(texts, max_len),
                 torch.tensor(labels, dtype=torch.long),
             )
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp.npz")
-        np.savez_compressed(tmp, **{k: v.numpy() for k, v in t.items()})
-        tmp.replace(path)
+        data.save_npz_atomic(path, **{k: v.numpy() for k, v in t.items()})
     task = SequenceData(
         "text",
         t["x_train"],
@@ -422,42 +426,77 @@ def imdb_bytes(
 def task_dims(p, task: str) -> tuple[int, int, int]:
     """(vocabulary size, longest sequence, classes) of ``task`` from a notebook's parameters ``p``,
     without loading any data (the models can be built, and timed, where the data is absent)."""
-    get = p.get if isinstance(p, dict) else lambda k: getattr(p, k)
     if task == "listops":
-        return len(LISTOPS_VOCAB), get("listops_max_length") - 1, 10
+        return len(LISTOPS_VOCAB), p["listops_max_length"] - 1, 10
     if task == "image":
-        return 257, get("image_size") ** 2, 10
+        return 257, p["image_size"] ** 2, 10
     if task == "text":
-        return 257, get("text_max_length"), 2
+        return 257, p["text_max_length"], 2
     raise ValueError(f"unknown task {task!r}; choose one of {TASKS}")
 
 
 def load_task(p, task: str, seed: int = 0) -> SequenceData:
     """The task's data at the sizes in ``p``; raises :class:`TaskUnavailable` for absent data."""
-    get = p.get if isinstance(p, dict) else lambda k: getattr(p, k)
     if task == "listops":
         return listops(
-            get("listops_train"),
-            get("listops_test"),
-            get("listops_max_depth"),
-            get("listops_max_args"),
-            get("listops_min_length"),
-            get("listops_max_length"),
+            p["listops_train"],
+            p["listops_test"],
+            p["listops_max_depth"],
+            p["listops_max_args"],
+            p["listops_min_length"],
+            p["listops_max_length"],
             seed=seed,
         )
     if task == "image":
         return cifar_sequences(
-            get("image_size"),
-            get("image_train") or None,
-            get("image_test") or None,
+            p["image_size"],
+            p["image_train"] or None,
+            p["image_test"] or None,
             seed=seed,
         )
     if task == "text":
         return imdb_bytes(
-            get("text_max_length"),
-            get("text_train") or None,
-            get("text_test") or None,
+            p["text_max_length"],
+            p["text_train"] or None,
+            p["text_test"] or None,
             seed=seed,
-            download=get("text_download"),
+            download=p["text_download"],
         )
     raise ValueError(f"unknown task {task!r}; choose one of {TASKS}")
+
+
+def load_tasks(p) -> tuple[dict[str, SequenceData], dict[str, str]]:
+    """Every task of ``p["tasks"]`` whose data is here, and ``{task: why}`` for those skipped (each
+    skip is printed with the places looked at). Raises when none of the tasks can be loaded."""
+    tasks, skipped = {}, {}
+    for name in p["tasks"]:
+        try:
+            tasks[name] = load_task(p, name, seed=0)
+        except TaskUnavailable as err:
+            skipped[name] = str(err).splitlines()[0]
+            print(f"SKIPPING task {name!r} — its data is not available here:\n{err}\n")
+    if not tasks:
+        raise RuntimeError(
+            f"none of the tasks {p['tasks']} could be loaded; see the messages above"
+        )
+    return tasks, skipped
+
+
+def describe(tasks: dict[str, SequenceData]) -> pd.DataFrame:
+    """One row per task: split sizes, lengths, vocabulary, classes, majority-class accuracy, source."""
+    return pd.DataFrame(
+        [
+            dict(
+                task=name,
+                train=len(t.x_train),
+                test=len(t.x_test),
+                longest=t.max_len,
+                mean_length=round(float(t.lengths().float().mean()), 1),
+                vocabulary=t.vocab_size,
+                classes=t.num_classes,
+                majority_class_accuracy=t.majority_accuracy(),
+                source=t.source,
+            )
+            for name, t in tasks.items()
+        ]
+    ).set_index("task")

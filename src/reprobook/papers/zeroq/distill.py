@@ -18,8 +18,11 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 from torch import nn
+
+from ... import models, train
 
 EPS = 1e-6
 
@@ -39,18 +42,19 @@ class Distilled:
 
 
 def batchnorms(model: nn.Module) -> list[nn.BatchNorm2d]:
-    return [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+    """Every ``BatchNorm2d`` layer of ``model``, in module order."""
+    return list(models.layers(model, nn.BatchNorm2d).values())
 
 
 def _moments(z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-sample, per-channel mean and std over the spatial positions: ``[B, C]`` each."""
-    flat = z.reshape(z.shape[0], z.shape[1], -1)
-    return flat.mean(2), torch.sqrt(flat.var(2) + EPS)
+    flat = z.reshape(z.shape[0], z.shape[1], -1)  # [B, C, H·W]
+    return flat.mean(2), torch.sqrt(flat.var(2) + EPS)  # μ̃_b, σ̃_b: [B, C] each
 
 
 def _distance(target: torch.Tensor, measured: torch.Tensor) -> torch.Tensor:
     """The official ``own_loss``: squared L2 distance summed over samples and channels, over the batch size."""
-    return (target - measured).norm() ** 2 / measured.shape[0]
+    return (target - measured).norm() ** 2 / measured.shape[0]  # (1/B) Σ_b ‖t − m_b‖²
 
 
 def bn_statistics_loss(model: nn.Module, x: torch.Tensor, per_layer: bool = False):
@@ -75,16 +79,15 @@ def bn_statistics_loss(model: nn.Module, x: torch.Tensor, per_layer: bool = Fals
             h.remove()
     terms = []
     for i, bn in enumerate(bns):
-        mean, std = _moments(captured[i])
-        terms.append(
-            _distance(bn.running_mean, mean)
-            + _distance(torch.sqrt(bn.running_var + EPS), std)
-        )
-    mean, std = _moments(x)
-    input_term = _distance(torch.zeros_like(mean[0]), mean) + _distance(
-        torch.ones_like(std[0]), std
-    )
-    total = sum(terms) + input_term
+        mean, std = _moments(captured[i])  # [B, C_i] of BN i's input
+        sigma = torch.sqrt(bn.running_var + EPS)  # σ_i = sqrt(running_var_i + ε)
+        # (1/B) Σ_b ‖μ̃_{i,b} − μ_i‖² + ‖σ̃_{i,b} − σ_i‖²
+        terms.append(_distance(bn.running_mean, mean) + _distance(sigma, std))
+    mean, std = _moments(x)  # the (standardised) input itself: target N(0, 1)
+    # (1/B) Σ_b ‖μ̃_{0,b} − 0‖² + ‖σ̃_{0,b} − 1‖²
+    input_term = _distance(torch.zeros_like(mean[0]), mean)
+    input_term = input_term + _distance(torch.ones_like(std[0]), std)
+    total = sum(terms) + input_term  # L(x)
     return (total, [t.item() for t in terms]) if per_layer else total
 
 
@@ -119,8 +122,6 @@ def distill(
     else:
         raise ValueError(f"init must be 'uniform' or 'gaussian', got {init!r}")
     x = x0.clone().to(device).requires_grad_(True)
-    was_training = model.training
-    model.eval()
     requires = [p.requires_grad for p in model.parameters()]
     for p in model.parameters():
         p.requires_grad_(False)
@@ -131,22 +132,22 @@ def distill(
     losses, times = [], []
     start = time.perf_counter()
     try:
-        for _ in range(iterations):
-            tick = time.perf_counter()
-            opt.zero_grad(set_to_none=True)
-            loss = bn_statistics_loss(model, x)
-            loss.backward()
-            opt.step()
-            losses.append(loss.item())  # synchronises on a GPU
-            schedule.step(losses[-1])
-            times.append(time.perf_counter() - tick)
-        with torch.no_grad():
-            after = bn_statistics_loss(model, x).item()
-            before = bn_statistics_loss(model, x0.to(device)).item()
+        with train.eval_mode(model):
+            for _ in range(iterations):
+                tick = time.perf_counter()
+                opt.zero_grad(set_to_none=True)
+                loss = bn_statistics_loss(model, x)
+                loss.backward()
+                opt.step()
+                losses.append(loss.item())  # synchronises on a GPU
+                schedule.step(losses[-1])
+                times.append(time.perf_counter() - tick)
+            with torch.no_grad():
+                after = bn_statistics_loss(model, x).item()
+                before = bn_statistics_loss(model, x0.to(device)).item()
     finally:
         for p, r in zip(model.parameters(), requires):
             p.requires_grad_(r)
-        model.train(was_training)
     return Distilled(
         x.detach(), before, after, losses, time.perf_counter() - start, times
     )
@@ -158,3 +159,16 @@ def gaussian_batch(
     """The ablation's data-free baseline: i.i.d. N(0, 1) inputs (in the standardised input space)."""
     g = torch.Generator().manual_seed(seed)
     return torch.randn((batch_size, *shape), generator=g)
+
+
+def to_pixels(x: torch.Tensor, mean, std) -> np.ndarray:
+    """A standardised batch ``[B, C, H, W]`` back to ``[B, H, W, C]`` pixels in [0, 1], for display."""
+    m, s = torch.tensor(mean).view(1, -1, 1, 1), torch.tensor(std).view(1, -1, 1, 1)
+    return (x.detach().cpu() * s + m).clamp(0, 1).permute(0, 2, 3, 1).numpy()
+
+
+def mosaic(rows, mean, std) -> np.ndarray:
+    """Standardised batches ``[B, C, H, W]``, one per row, as one ``[R·H, B·W, C]`` image in [0, 1]."""
+    return np.concatenate(
+        [np.concatenate(list(to_pixels(x, mean, std)), axis=1) for x in rows], axis=0
+    )

@@ -117,3 +117,39 @@ def random_allocation(
             break
         rank[rng.choice(ups)] += 1
     return order[rank]
+
+
+def largest_dp_gap(costs, params, bits, budgets: int = 9) -> float:
+    """Largest |Σ Ω| difference between the DP and brute force over ``budgets`` budgets from all
+    layers at the fewest ``bits`` to all at the most; ``costs`` ``[L, K]``, ``params`` ``[L]``."""
+    params, bits = np.asarray(params), np.asarray(bits)
+    sizes = params[:, None] * bits[None, :]  # [L, K]: P_i·k
+    gaps = []
+    for b in np.linspace(bits.min(), bits.max(), budgets):
+        budget = b * params.sum()  # S = b Σ P_i
+        dp = best_allocation(costs, sizes, budget)[1]
+        gaps.append(abs(dp - brute_force(costs, sizes, budget)[1]))
+    return max(gaps)
+
+
+def allocate(costs, params, bits, budgets) -> tuple[Frontier, dict[float, np.ndarray]]:
+    """The frontier and, for each average bit width ``b`` in ``budgets``, the bits per layer of the
+    optimum within S = b Σ P_i (the size of uniform b-bit weights)."""
+    params, bits = np.asarray(params), np.asarray(bits)
+    front = pareto_frontier(costs, params[:, None] * bits[None, :])
+    return front, {
+        b: bits[front.choices[front.best(b * params.sum())]] for b in budgets
+    }
+
+
+def average_bits(params, layer_bits) -> float:
+    """Σ P_i k_i / Σ P_i: the allocation's size in average weight bits."""
+    params = np.asarray(params)
+    return float(params @ np.asarray(layer_bits) / params.sum())
+
+
+def summed_cost(costs, options, layer_bits) -> float:
+    """Σ_i Ω_i(k_i), with ``costs[i, j]`` the cost of layer i at ``options[j]`` bits."""
+    return float(
+        sum(costs[i, list(options).index(k)] for i, k in enumerate(layer_bits))
+    )

@@ -19,15 +19,16 @@ bits, averaged over a batch: :math:`\Omega_i(k) = \frac1N \sum_j \mathrm{KL}(M(\
 from __future__ import annotations
 
 import copy
-import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ... import latency, models, train
+from ...models import BasicBlock
 from ...stats import Estimate
 
 # ---------------------------------------------------------------------------------------------
@@ -42,27 +43,31 @@ def quantize_tensor(
     if bits < 1:
         raise ValueError(f"bits must be >= 1, got {bits}")
     levels = 2**bits - 1
-    scale = torch.clamp(hi - lo, min=1e-8) / levels
-    zero = torch.round(lo / scale)
-    q = torch.clamp(torch.round(x / scale) - zero, 0, levels)
-    return (q + zero) * scale
+    scale = torch.clamp(hi - lo, min=1e-8) / levels  # s = (hi − lo) / (2^k − 1)
+    zero = torch.round(lo / scale)  # z = round(lo / s): 0 is on the grid
+    q = torch.clamp(torch.round(x / scale) - zero, 0, levels)  # clamp(round(x/s) − z)
+    return (q + zero) * scale  # x̂ = s·(q + z)
 
 
 def quantize_weight(w: torch.Tensor, bits: int) -> torch.Tensor:
     """Per-output-channel (dim 0) asymmetric min/max quantization of a weight tensor."""
-    flat = w.reshape(w.shape[0], -1)
-    shape = (-1,) + (1,) * (w.dim() - 1)
+    flat = w.reshape(w.shape[0], -1)  # [C_out, C_in·kh·kw]
+    shape = (-1,) + (1,) * (
+        w.dim() - 1
+    )  # [C_out, 1, 1, 1]: one range per output channel
     lo, hi = flat.min(1).values.view(shape), flat.max(1).values.view(shape)
     return quantize_tensor(w, bits, lo, hi)
 
 
 def quantizable_layers(model: nn.Module) -> dict[str, nn.Module]:
     """Every ``Conv2d`` and ``Linear`` layer, in definition order, by qualified name."""
-    return {
-        name: m
-        for name, m in model.named_modules()
-        if isinstance(m, (nn.Conv2d, nn.Linear))
-    }
+    return models.layers(model, nn.Conv2d, nn.Linear)
+
+
+def parse_setting(text: str) -> tuple[int, int]:
+    """``"W4A8"`` → ``(4, 8)``: weight bits, activation bits (the spec's pattern checked the form)."""
+    weight_bits, act_bits = text[1:].split("A")
+    return int(weight_bits), int(act_bits)
 
 
 def layer_sizes(model: nn.Module) -> dict[str, int]:
@@ -74,13 +79,7 @@ def activation_sites(model: nn.Module) -> list[str]:
     """Names of the modules whose output is a ReLU output: ``nn.ReLU``/``nn.ReLU6`` modules, and the residual
     blocks of :class:`reprobook.models.CifarResNet`, which end in a functional ``relu``. A module called
     several times per forward pass (torchvision's ResNet blocks reuse one ReLU) gets one quantizer per call."""
-    from ...models import BasicBlock
-
-    return [
-        name
-        for name, m in model.named_modules()
-        if isinstance(m, (nn.ReLU, nn.ReLU6, BasicBlock))
-    ]
+    return list(models.layers(model, nn.ReLU, nn.ReLU6, BasicBlock))
 
 
 def weight_bits_for(
@@ -88,15 +87,13 @@ def weight_bits_for(
 ) -> dict[str, int | None]:
     """One bit width per quantizable layer: the same ``bits`` everywhere, or a ``{layer: bits}`` mapping
     (layers it does not name stay in full precision). Unknown layer names raise."""
-    layers = list(quantizable_layers(model))
+    names = list(quantizable_layers(model))
     if bits is None or isinstance(bits, int):
-        return {name: bits for name in layers}
-    unknown = set(bits) - set(layers)
+        return {name: bits for name in names}
+    unknown = set(bits) - set(names)
     if unknown:
-        raise KeyError(
-            f"no quantizable layer named {sorted(unknown)}; layers: {layers}"
-        )
-    return {name: bits.get(name) for name in layers}
+        raise KeyError(f"no quantizable layer named {sorted(unknown)}; layers: {names}")
+    return {name: bits.get(name) for name in names}
 
 
 class QuantizedModel(nn.Module):
@@ -197,44 +194,36 @@ def quantize_model(
 # Evaluation on uint8 image tensors
 
 
-def normaliser(
-    mean: Iterable[float], std: Iterable[float], device: torch.device | str = "cpu"
-) -> Callable[[torch.Tensor], torch.Tensor]:
-    """uint8 images → per-channel standardised float (mean/std in [0, 1] units)."""
-    m = torch.tensor(list(mean), device=device).view(-1, 1, 1)
-    s = torch.tensor(list(std), device=device).view(-1, 1, 1)
-    return lambda x: (x.to(device).float() / 255 - m) / s
-
-
-@torch.inference_mode()
-def predictions(
-    model: nn.Module,
-    x: torch.Tensor,
-    inputs: Callable[[torch.Tensor], torch.Tensor] = lambda x: x,
-    batch_size: int = 500,
-) -> torch.Tensor:
-    """Predicted class of every image (eval mode, full precision: no autocast, fake quantization needs it)."""
-    was_training = model.training
-    model.eval()
-    out = torch.cat(
-        [
-            model(inputs(x[i : i + batch_size])).argmax(1).cpu()
-            for i in range(0, len(x), batch_size)
-        ]
-    )
-    model.train(was_training)
-    return out
-
-
 def correct(
     model: nn.Module,
     x: torch.Tensor,
     y: torch.Tensor,
-    inputs=lambda x: x,
+    inputs: Callable[[torch.Tensor], torch.Tensor] = lambda x: x,
     batch_size: int = 500,
 ) -> torch.Tensor:
-    """Per-image correctness (float 0/1) on ``x``: the unit of the paired comparisons."""
-    return (predictions(model, x, inputs, batch_size) == y.cpu()).float()
+    """Per-image correctness (bool) on ``x``, the unit of the paired comparisons: ``train.correct``
+    in full precision (no autocast: fake quantization needs fp32)."""
+    return train.correct(
+        model, x, y, inputs, batch_size=batch_size, mixed_precision=False
+    )
+
+
+def calibrated_correct(
+    model: nn.Module,
+    weight_bits: int | None | Mapping[str, int | None],
+    act_bits: int | None,
+    calibrations: Iterable[torch.Tensor],
+    x: torch.Tensor,
+    y: torch.Tensor,
+    inputs: Callable[[torch.Tensor], torch.Tensor] = lambda x: x,
+) -> np.ndarray:
+    """Per-image correctness ``[N]`` of ``model`` quantized to ``weight_bits``/``act_bits``, averaged
+    over one quantized copy per calibration batch (one per seed)."""
+    each = [
+        correct(quantize_model(model, weight_bits, act_bits, c), x, y, inputs).float()
+        for c in calibrations
+    ]
+    return torch.stack(each).mean(0).double().numpy()  # [seeds, N] → [N]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -257,21 +246,18 @@ def sensitivity(
     layers = list(named) if layers is None else list(layers)
     bits = list(bits)
 
-    def log_probs() -> torch.Tensor:
-        return torch.cat(
-            [
-                F.log_softmax(model(x[i : i + batch_size]).float(), 1)
-                for i in range(0, len(x), batch_size)
-            ]
-        )
+    def log_probs() -> torch.Tensor:  # [N, classes]: log M(θ; x_j)
+        logits = train.predict(model, x, batch_size=batch_size, mixed_precision=False)
+        return F.log_softmax(logits, 1)
 
     reference = log_probs()
-    out = torch.zeros(len(layers), len(bits), len(x))
+    out = torch.zeros(len(layers), len(bits), len(x))  # [layer, bits, image]
     for i, name in enumerate(layers):
         weight = named[name].weight
         original = weight.detach().clone()
         for j, k in enumerate(bits):
-            weight.copy_(quantize_weight(original, k))
+            weight.copy_(quantize_weight(original, k))  # θ̃_i(k): only layer i at k bits
+            # KL(M(θ; x_j) ‖ M(θ̃_i(k); x_j)) = Σ_c p_c (log p_c − log q_c), per image j
             out[i, j] = (reference.exp() * (reference - log_probs())).sum(1).cpu()
         weight.copy_(original)
     return out
@@ -308,65 +294,44 @@ def rank_agreement(
         )
         for _ in range(resamples)
     ]
-    low, high = np.quantile(draws, [0.5 - level / 2, 0.5 + level / 2])
-    return Estimate(point, float(low), float(high), a.shape[-1])
+    return Estimate.from_draws(point, draws, a.shape[-1], level)
 
 
 # ---------------------------------------------------------------------------------------------
 # Timing the comparison "seconds, not an epoch"
 
 
+def random_batches(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    inputs: Callable[[torch.Tensor], torch.Tensor],
+    batch_size: int,
+    device: torch.device | str = "cpu",
+    seed: int = 0,
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """Endless ``(inputs(x[idx]), y[idx])`` training batches of random indices, on ``device``."""
+    g = torch.Generator().manual_seed(seed)
+    while True:
+        idx = torch.randint(0, len(x), (batch_size,), generator=g)
+        yield inputs(x[idx].to(device)), y[idx].to(device)
+
+
 def training_step_seconds(
     model: nn.Module,
     x: torch.Tensor,
     y: torch.Tensor,
-    inputs=lambda x: x,
+    inputs: Callable[[torch.Tensor], torch.Tensor] = lambda x: x,
     batch_size: int = 128,
     steps: int = 10,
     warmup: int = 2,
     lr: float = 0.01,
 ) -> np.ndarray:
-    """Wall time of each of ``steps`` training steps (forward, backward, SGD step) of a copy of ``model`` on
-    random batches of ``x`` — to turn 'one training epoch' into seconds on this hardware, measured.
-    ``warmup`` steps run first and are not timed; the model itself is not changed."""
-    net = copy.deepcopy(model).train()
-    device = next(net.parameters()).device
-    opt = torch.optim.SGD(net.parameters(), lr=lr, momentum=0.9)
-    g = torch.Generator().manual_seed(0)
-    times = []
-    for step in range(warmup + steps):
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        idx = torch.randint(0, len(x), (batch_size,), generator=g)
-        loss = F.cross_entropy(net(inputs(x[idx].to(device))), y[idx].to(device))
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        if step >= warmup:
-            times.append(time.perf_counter() - start)
-    return np.array(times)
-
-
-def training_throughput(
-    model: nn.Module,
-    x: torch.Tensor,
-    y: torch.Tensor,
-    inputs=lambda x: x,
-    batch_size: int = 128,
-    steps: int = 10,
-    warmup: int = 2,
-    lr: float = 0.01,
-) -> float:
-    """Measured training images per second (see :func:`training_step_seconds`)."""
-    return (
-        batch_size
-        / training_step_seconds(
-            model, x, y, inputs, batch_size, steps, warmup, lr
-        ).mean()
-    )
+    """Wall time of each of ``steps`` timed SGD steps (``latency.sgd_step_seconds``) of a copy of
+    ``model`` on random batches of ``x`` — 'one training epoch' in seconds on this hardware, measured.
+    The model itself is not changed."""
+    device = next(model.parameters()).device
+    batches = random_batches(x, y, inputs, batch_size, device)
+    return latency.sgd_step_seconds(copy.deepcopy(model), batches, steps, warmup, lr)
 
 
 def pipeline_timing(
@@ -387,8 +352,10 @@ def pipeline_timing(
     )
 
     def values(i, s):
-        pipeline = len(it) * i.mean() + other_seconds
-        epoch = s.mean() * steps_per_epoch
+        pipeline = len(it) * i.mean() + other_seconds  # Σ iterations + the other stages
+        epoch = (
+            s.mean() * steps_per_epoch
+        )  # mean step × steps in one pass over the data
         return pipeline, epoch, pipeline / epoch
 
     point = values(it, st)
@@ -402,8 +369,7 @@ def pipeline_timing(
             for _ in range(resamples)
         ]
     )
-    low, high = np.quantile(draws, [0.5 - level / 2, 0.5 + level / 2], axis=0)
     return tuple(
-        Estimate(float(p), float(lo), float(hi), n)
-        for p, lo, hi, n in zip(point, low, high, (len(it), len(st), len(it)))
+        Estimate.from_draws(p, draws[:, k], n, level)
+        for k, (p, n) in enumerate(zip(point, (len(it), len(st), len(it))))
     )
