@@ -62,7 +62,7 @@ if "google.colab" in sys.modules:  # on Colab: install reprobook; elsewhere a no
 # %% tags=["parameters"]
 # Parameters (papermill overrides them; defaults = the `cpu` preset; `reprobook list`).
 preset = "cpu"
-seeds = 1
+seeds = 2
 model = "cifar_resnet"
 depth = 14
 width = 16

@@ -192,7 +192,7 @@ def test_mean_ci_is_a_student_t_interval():
         and est.low == pytest.approx(2 - half)
         and est.high == pytest.approx(2 + half)
     )
-    assert mean_ci([5.0]) == Estimate(5.0, 5.0, 5.0, 1)
+    assert mean_ci([5.0]) == Estimate(5.0, -math.inf, math.inf, 1)  # one seed: no interval
     assert math.isnan(mean_ci([1.0, float("nan")]).mean)
 
 
@@ -396,3 +396,14 @@ def test_bounded_mean_ci_stays_inside_the_values_an_accuracy_can_take():
     """Issue 10's example: three bimodal seeds gave 0.666 [−0.551, 1.88]."""
     est = mean_ci([0.1, 0.95, 0.95], bounds=(0, 1))
     assert est.low == 0.0 and est.high == 1.0 and abs(est.mean - 2 / 3) < 1e-12
+
+
+def test_one_seed_never_gives_a_decisive_status():
+    for est in (mean_ci([0.99]), bootstrap_ci([0.99]), paired_difference([0.9], [0.1])):
+        for comparison in (">=", "<="):
+            c = Criterion("x", "", comparison, 0.5)
+            c.measured = est
+            assert c.status == "uncertain"
+        c = Criterion("x", "", "within", 0.5)
+        c.measured = est
+        assert c.status == "uncertain"

@@ -70,7 +70,7 @@ def test_resolve_takes_the_preset_then_explicit_values():
             {"train_lr": True},
             "parameter 'train_lr' must be float, got True (bool)",
         ),
-        ("smoke", {"seeds": 0}, "parameter 'seeds' must be >= 1, got 0"),
+        ("smoke", {"seeds": 0}, "parameter 'seeds' must be >= 2, got 0"),
         (
             "smoke",
             {"growth_depths": []},
@@ -191,3 +191,14 @@ def test_needed_datasets_follow_the_parameters():
         "cifar10",
         "mnist",
     ]
+
+
+@pytest.mark.parametrize("name", params.notebooks())
+def test_no_preset_can_judge_from_a_single_seed(name):
+    """An interval built from the spread of replicates needs two of them: seed counts start at 2."""
+    spec = params.load_spec(name)
+    for param, p in spec.parameters.items():
+        if param.endswith("seeds"):
+            assert p.get("min", 0) >= 2, f"{name}: {param} must have min: 2"
+            with pytest.raises(ParameterError, match=f"'{param}' must be >= 2"):
+                params.resolve(name, "smoke", {param: 1})

@@ -62,7 +62,8 @@ def mean_ci(
     level: float = 0.95,
     bounds: tuple[float, float] | None = None,
 ) -> Estimate:
-    """Mean with a Student-t interval; one value gives a point (no uncertainty can be claimed).
+    """Mean with a Student-t interval. One value has no spread to build an interval from, so its
+    interval is unbounded: a single seed can never make a criterion met or not met.
 
     ``bounds`` (e.g. ``(0, 1)`` for an accuracy) intersects the interval with the values the quantity
     can take: the true mean lies inside them, so the coverage is unchanged and the interval is honest.
@@ -72,8 +73,10 @@ def mean_ci(
     if len(x) == 0:
         raise ValueError("mean_ci needs at least one value")
     m = float(x.mean())
-    if len(x) == 1 or not np.isfinite(x).all():
+    if not np.isfinite(x).all():
         return Estimate(m, m, m, len(x))
+    if len(x) == 1:
+        return Estimate(m, -math.inf, math.inf, 1)
     half = float(
         st.t.ppf(0.5 + level / 2, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x))
     )
@@ -110,8 +113,8 @@ def bootstrap_ci(
     """Percentile bootstrap interval of ``statistic`` over ``values`` (resampled with replacement)."""
     x = np.asarray(values, dtype=float)
     estimate = float(statistic(x))
-    if len(x) < 2:
-        return Estimate(estimate, estimate, estimate, len(x))
+    if len(x) < 2:  # nothing to resample: no interval can be claimed
+        return Estimate(estimate, -math.inf, math.inf, len(x))
     rng = np.random.default_rng(seed)
     draws = [statistic(x[rng.integers(0, len(x), len(x))]) for _ in range(resamples)]
     return Estimate.from_draws(estimate, draws, len(x), level)
