@@ -16,9 +16,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import nbformat
 import yaml
 
-from reprobook.summary import load_results, render_summary
+from .pages import reader_page
+from .summary import load_results, render_summary
 
 LOG_TAIL_LINES = 60
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")  # Sphinx colours its output even when piped
@@ -89,14 +91,22 @@ def stage_book(build_dir: Path, repo_root: Path) -> Path:
     shutil.copytree(
         repo_root / "book",
         src / "book",
-        ignore=shutil.ignore_patterns("_build", ".ipynb_checkpoints", "summary.md"),
+        ignore=shutil.ignore_patterns(
+            "_build", ".ipynb_checkpoints", "summary.md", "_static"
+        ),
     )
     (src / "notebooks").mkdir()
-    for nb in sorted((build_dir / "notebooks").glob("*.ipynb")):
-        shutil.copy2(nb, src / "notebooks" / nb.name)
+    results = load_results(build_dir / "results")
+    records = {r["notebook"]: r for r in results if not r.get("failed")}
+    for path in sorted((build_dir / "notebooks").glob("*.ipynb")):
+        page = reader_page(nbformat.read(path, as_version=4), records.get(path.stem))
+        nbformat.write(page, src / "notebooks" / path.name)
+    static = repo_root / "book" / "_static"
+    if static.is_dir():
+        shutil.copytree(static, src / "_static")
 
     summary = render_summary(
-        load_results(build_dir / "results"),
+        results,
         bib_keys=_bib_keys(src / "book"),
         notebook_docs={Path(f).name for f in notebooks},
     )

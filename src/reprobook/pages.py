@@ -1,0 +1,212 @@
+"""What a reader sees: an executed notebook turned into a book page.
+
+:func:`reader_page` takes the executed copy and its results file and
+
+* puts a **verdict card** under the title: the verdict, one coloured line per sub-claim (met ✓, not met
+  ✗, uncertain ?, not tested –), the checks apart, ours beside the paper's for each criterion, the preset
+  and what it can show, and a link to the detailed table — generated from the results, never typed;
+* folds the plumbing: papermill's injected copy of the parameters goes, the ``parameters`` cell becomes
+  one compact table of this run's parameters, the Colab install cell leaves the page, and the inputs of
+  cells that only declare, plot or glue are hidden;
+* removes machine paths from every output.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+
+import nbformat
+
+from . import params
+
+SYMBOL = {
+    "reproduced": "✓",
+    "not reproduced": "✗",
+    "partially reproduced": "◐",
+    "inconclusive": "?",
+    "not tested": "–",
+}
+STATUS_SYMBOL = {"met": "✓", "not met": "✗", "uncertain": "?"}
+CSS = {
+    "reproduced": "rb-yes",
+    "partially reproduced": "rb-part",
+    "not reproduced": "rb-no",
+    "inconclusive": "rb-unsure",
+    "not tested": "rb-untested",
+}
+# Absolute paths of two or more parts (not a ratio such as 1/L or λ=1/√L): /home/me/x, /tmp/a/b.json
+PATH = re.compile(r"(?<![\w)\]}])(/(?:[\w.+-]+/)+)([\w.+-]+)")
+FOLDED = ("notebook.declare(", "notebook.finish(", "glue(")
+
+
+def scrub_paths(text: str) -> str:
+    """Keep only the last part of every absolute path: ``/work/x/build/results/a.json`` → ``…/a.json``."""
+    return PATH.sub(lambda m: f"…/{m[2]}", text)
+
+
+def _e(text: Any) -> str:
+    return html.escape(str(text), quote=False)
+
+
+def _measured(m: dict | None) -> str:
+    if not m:
+        return "–"
+    mean, low, high = m["mean"], m["low"], m["high"]
+    if low == high:
+        return f"{mean:.3g}"
+    return f"{mean:.3g} [{low:.3g}, {high:.3g}]"
+
+
+def verdict_card(record: dict[str, Any]) -> str:
+    """The card's HTML (one markdown cell): the run's verdict at a glance."""
+    verdict = record["verdict"]
+    prov = record.get("provenance", {})
+    hw = prov.get("hardware", {})
+    where = hw.get("gpu") or f"{hw.get('cores', '?')}-core CPU"
+    minutes = (prov.get("wall_time_s") or 0) / 60
+    preset = record.get("preset", "?")
+    lines = [
+        f'<div class="rb-card {CSS.get(verdict, "")}">',
+        f'<p class="rb-verdict">{SYMBOL.get(verdict, "")} <strong>{_e(verdict)}</strong>'
+        f'<span class="rb-meta">preset <code>{_e(preset)}</code> · {_e(where)} · {minutes:.1f} min</span></p>',
+    ]
+    if record.get("verdict_reason"):
+        lines.append(f'<p class="rb-reason">{_e(record["verdict_reason"])}</p>')
+    lines.append('<ul class="rb-subclaims">')
+    for sub in record["subclaims"]:
+        v = sub["verdict"]
+        if sub.get("not_tested"):
+            detail = f"not tested at this preset: {_e(sub['not_tested'])}"
+        else:
+            detail = "; ".join(
+                f"{STATUS_SYMBOL[c['status']]} {_e(c['name'])}: ours {_measured(c['measured'])}"
+                + (f", paper {_e(c['paper'])}" if c.get("paper") else "")
+                for c in sub["criteria"]
+            )
+        lines.append(
+            f'<li class="{CSS.get(v, "")}"><span class="rb-sym">{SYMBOL.get(v, "")}</span> '
+            f"<strong>{_e(sub['name'])}</strong> — {_e(v)}<br><small>{detail}</small></li>"
+        )
+    lines.append("</ul>")
+    checks = record.get("checks") or []
+    if checks:
+        failed = [c["name"] for c in checks if c["status"] != "met"]
+        state = (
+            f"FAILED: {_e(', '.join(failed))}"
+            if failed
+            else f"all {len(checks)} passed"
+        )
+        lines.append(
+            f'<p class="rb-checks">Implementation checks (they gate the verdict, they are not '
+            f"evidence): {state}</p>"
+        )
+    if preset != "full":
+        lines.append(
+            f'<p class="rb-scale">A <code>{_e(preset)}</code> run tests the claim at reduced scale: '
+            "compare directions and orderings with the paper, not absolute numbers.</p>"
+        )
+    lines.append(
+        '<p class="rb-more"><a href="#verdict">The detailed table ↓</a></p></div>'
+    )
+    return "\n".join(lines)
+
+
+def parameters_table(record: dict[str, Any]) -> str:
+    """This run's parameters in one compact table: the preset, then only the values set away from it."""
+    notebook, run = record["notebook"], record.get("parameters", {})
+    preset = run.get("preset", record.get("preset", "cpu"))
+    try:
+        defaults = params.load_spec(notebook).preset(preset)
+    except params.ParameterError:
+        defaults = {}
+    changed = {
+        k: v for k, v in run.items() if k != "preset" and defaults.get(k, v) != v
+    }
+    rows = [f"| preset | `{preset}` |"] + [
+        f"| {k} | `{v}` (preset: `{defaults[k]}`) |" for k, v in changed.items()
+    ]
+    note = (
+        "every other parameter at its preset value"
+        if changed
+        else "every parameter at its preset value"
+    )
+    return "\n".join(
+        [
+            "**Parameters of this run** ("
+            + note
+            + "; `reprobook list "
+            + notebook
+            + "` lists them):",
+            "",
+            "| parameter | value |",
+            "|---|---|",
+            *rows,
+        ]
+    )
+
+
+def _tags(cell) -> list[str]:
+    return cell.setdefault("metadata", {}).setdefault("tags", [])
+
+
+def reader_page(
+    nb: nbformat.NotebookNode, record: dict[str, Any] | None
+) -> nbformat.NotebookNode:
+    """The executed notebook ``nb`` as the book shows it (see the module docstring)."""
+    cells = []
+    title_done = False
+    for cell in nb.cells:
+        tags = cell.get("metadata", {}).get("tags", [])
+        source = cell.source if isinstance(cell.source, str) else "".join(cell.source)
+        if "injected-parameters" in tags or (
+            cell.cell_type == "code" and "google.colab" in source
+        ):
+            continue
+        if "parameters" in tags and record:
+            cells.append(nbformat.v4.new_markdown_cell(parameters_table(record)))
+            continue
+        if cell.cell_type == "code":
+            shows_figure = any(
+                "image/png" in o.get("data", {}) for o in cell.get("outputs", [])
+            )
+            if (
+                shows_figure or any(f in source for f in FOLDED)
+            ) and "hide-input" not in tags:
+                _tags(cell).append("hide-input")
+            for out in cell.get("outputs", []):
+                if "text" in out:
+                    text = (
+                        out["text"]
+                        if isinstance(out["text"], str)
+                        else "".join(out["text"])
+                    )
+                    out["text"] = scrub_paths(text)
+                for kind in ("text/plain", "text/html", "text/markdown"):
+                    data = out.get("data", {})
+                    if kind in data:
+                        value = (
+                            data[kind]
+                            if isinstance(data[kind], str)
+                            else "".join(data[kind])
+                        )
+                        data[kind] = scrub_paths(value)
+        if (
+            not title_done
+            and cell.cell_type == "markdown"
+            and source.lstrip().startswith("# ")
+            and record
+        ):
+            title, _, rest = source.lstrip().partition(
+                "\n"
+            )  # the card goes right under the title
+            cells.append(nbformat.v4.new_markdown_cell(title))
+            cells.append(nbformat.v4.new_markdown_cell(verdict_card(record)))
+            if rest.strip():
+                cells.append(nbformat.v4.new_markdown_cell(rest.strip()))
+            title_done = True
+            continue
+        cells.append(cell)
+    nb.cells = cells
+    return nb

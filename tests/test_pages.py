@@ -1,0 +1,126 @@
+"""What a reader sees: the verdict card, the compact parameters, folded plumbing, no machine paths."""
+
+import nbformat
+
+from reprobook import pages
+
+RECORD = {
+    "notebook": "zeroq",
+    "preset": "smoke",
+    "verdict": "partially reproduced",
+    "verdict_reason": "",
+    "parameters": {"preset": "smoke", "seeds": 3},
+    "provenance": {"wall_time_s": 90, "hardware": {"cores": 2, "gpu": None}},
+    "checks": [{"name": "DP = brute force", "status": "met"}],
+    "subclaims": [
+        {
+            "name": "calibration",
+            "verdict": "reproduced",
+            "criteria": [
+                {
+                    "name": "W8A8",
+                    "status": "met",
+                    "paper": "+0.0 pp",
+                    "measured": {"mean": 0.0, "low": -0.004, "high": 0.003, "n": 2},
+                }
+            ],
+        },
+        {
+            "name": "depth trend",
+            "verdict": "not tested",
+            "not_tested": "needs 160 epochs",
+        },
+    ],
+}
+
+
+def executed():
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            "import sys  # google.colab install", metadata={"tags": ["hide-input"]}
+        ),
+        nbformat.v4.new_markdown_cell("# ZeroQ\n\n**The claim.** ..."),
+        nbformat.v4.new_code_cell("preset = 'cpu'", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell(
+            "preset = 'smoke'", metadata={"tags": ["injected-parameters"]}
+        ),
+        nbformat.v4.new_code_cell(
+            "P = notebook.start('zeroq', globals())",
+            outputs=[
+                nbformat.v4.new_output(
+                    "stream", text="data from /work/shared/data/cifar10 ok\n"
+                )
+            ],
+        ),
+        nbformat.v4.new_code_cell(
+            "plt.plot(x)",
+            outputs=[
+                nbformat.v4.new_output("display_data", data={"image/png": "AAAA"})
+            ],
+        ),
+        nbformat.v4.new_code_cell("claim = notebook.declare(P)"),
+    ]
+    return nb
+
+
+def test_the_card_sits_under_the_title_and_says_the_verdict_with_every_subclaim():
+    page = pages.reader_page(executed(), RECORD)
+    assert page.cells[0].source == "# ZeroQ"
+    card = page.cells[1].source
+    assert (
+        'class="rb-card rb-part"' in card
+        and "<strong>partially reproduced</strong>" in card
+    )
+    assert (
+        "calibration</strong> — reproduced" in card
+        and "ours 0 [-0.004, 0.003], paper +0.0 pp" in card
+    )
+    assert "not tested at this preset: needs 160 epochs" in card
+    assert (
+        "Implementation checks" in card
+        and "all 1 passed" in card
+        and "preset <code>smoke</code>" in card
+    )
+    assert page.cells[2].source.startswith("**The claim.**")
+
+
+def test_plumbing_is_folded_and_the_parameters_are_one_compact_table():
+    page = pages.reader_page(executed(), RECORD)
+    sources = [c.source for c in page.cells]
+    assert not any(
+        "google.colab" in s for s in sources
+    )  # the Colab cell leaves the page
+    assert not any(
+        "preset = " in s for s in sources
+    )  # both parameter cells are gone...
+    table = next(s for s in sources if s.startswith("**Parameters of this run**"))
+    assert (
+        "| seeds | `3` (preset: `2`) |" in table and "| preset | `smoke` |" in table
+    )  # ...for this
+    tags = {
+        c.source: c.metadata.get("tags", [])
+        for c in page.cells
+        if c.cell_type == "code"
+    }
+    assert (
+        "hide-input" in tags["plt.plot(x)"]
+        and "hide-input" in tags["claim = notebook.declare(P)"]
+    )
+    assert "hide-input" not in tags["P = notebook.start('zeroq', globals())"]
+
+
+def test_no_output_keeps_a_machine_path():
+    page = pages.reader_page(executed(), RECORD)
+    text = "".join(o.get("text", "") for c in page.cells for o in c.get("outputs", []))
+    assert "/work/" not in text and "…/cifar10" in text
+    assert (
+        pages.scrub_paths("λ=1/√L and 1/L and acc 3/4") == "λ=1/√L and 1/L and acc 3/4"
+    )
+    assert pages.scrub_paths("saved /tmp/a/b/c.json.") == "saved …/c.json."
+
+
+def test_a_page_without_results_gets_no_card():
+    page = pages.reader_page(executed(), None)
+    assert page.cells[0].source.startswith("# ZeroQ")
+    assert not any("rb-card" in c.source for c in page.cells)
