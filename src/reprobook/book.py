@@ -20,9 +20,12 @@ import nbformat
 import yaml
 
 from .pages import reader_page
-from .summary import load_results, render_summary
+from .summary import NO_RESULTS, load_results, render_summary, status_grid
 
 LOG_TAIL_LINES = 60
+GRID_MARKER = (
+    "<!-- status grid -->"  # where book/intro.md shows the status grid of this build
+)
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")  # Sphinx colours its output even when piped
 
 
@@ -111,6 +114,15 @@ def stage_book(build_dir: Path, repo_root: Path) -> Path:
         notebook_docs={Path(f).name for f in notebooks},
     )
     (src / "book" / "summary.md").write_text(summary, encoding="utf-8")
+    intro = src / "book" / "intro.md"
+    if intro.is_file() and GRID_MARKER in intro.read_text(encoding="utf-8"):
+        docs = {Path(f).name for f in notebooks}
+        grid = status_grid(results, docs, link_prefix="../") if results else NO_RESULTS
+        block = f"```{{raw}} html\n{grid}\n```" if results else grid
+        intro.write_text(
+            intro.read_text(encoding="utf-8").replace(GRID_MARKER, block),
+            encoding="utf-8",
+        )
     return src
 
 

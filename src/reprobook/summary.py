@@ -96,6 +96,97 @@ def _measured(m: Any) -> str:
     return text
 
 
+SYMBOL = {
+    "reproduced": "✓",
+    "partially reproduced": "◐",
+    "not reproduced": "✗",
+    "inconclusive": "?",
+    "not tested": "–",
+    "failed": "!",
+}
+CSS = {
+    "reproduced": "rb-yes",
+    "partially reproduced": "rb-part",
+    "not reproduced": "rb-no",
+    "inconclusive": "rb-unsure",
+    "not tested": "rb-untested",
+    "failed": "rb-no",
+}
+
+
+def status_grid(
+    results: list[dict], notebook_docs: Collection[str] = (), link_prefix: str = ""
+) -> str:
+    """An HTML grid, one row per claim in book order: the claim's verdict, then every sub-claim as a
+    coloured cell (✓ reproduced, ◐ partially, ✗ not reproduced, ? inconclusive, – not tested), the
+    checks, and the preset; below it the tallies over every sub-claim."""
+    rows, tally = [], {v: 0 for v in SYMBOL if v != "failed"}
+    for r in results:
+        name = str(r["notebook"])
+        title = _cell(r.get("title") or name)
+        link = (
+            f'<a href="{link_prefix}notebooks/{name}.html">{title}</a>'
+            if name in notebook_docs
+            else title
+        )
+        if r.get("failed"):
+            rows.append(
+                f'<tr><th>{link}</th><td class="rb-no">! failed</td><td colspan="2">'
+                f"{_cell(r.get('error', ''))}</td></tr>"
+            )
+            continue
+        cells = []
+        for sub in r.get("subclaims", []):
+            v = sub["verdict"]
+            tally[v] = tally.get(v, 0) + 1
+            cells.append(
+                f'<span class="rb-chip {CSS.get(v, "")}" title="{_cell(v)}">'
+                f"{SYMBOL.get(v, '')} {_cell(sub['name'])}</span>"
+            )
+        checks = r.get("checks") or []
+        failed = [c["name"] for c in checks if c["status"] != "met"]
+        check_text = (
+            "–"
+            if not checks
+            else f"✗ {len(failed)} failed"
+            if failed
+            else f"✓ {len(checks)}"
+        )
+        v = r.get("verdict", "")
+        rows.append(
+            f'<tr><th>{link}</th><td class="{CSS.get(v, "")}">{SYMBOL.get(v, "")} {_cell(v)}</td>'
+            f"<td>{' '.join(cells)}</td><td>{check_text}</td><td><code>{_cell(r.get('preset', '?'))}</code></td></tr>"
+        )
+    counts = ", ".join(f"{SYMBOL[v]} {v}: {n}" for v, n in tally.items() if n)
+    return "\n".join(
+        [
+            '<table class="rb-grid"><thead><tr><th>claim</th><th>verdict</th><th>sub-claims</th>'
+            "<th>checks</th><th>preset</th></tr></thead><tbody>",
+            *rows,
+            "</tbody></table>",
+            f'<p class="rb-tally">Sub-claims over the whole book — {counts}.</p>',
+        ]
+    )
+
+
+def _parameters(r: dict) -> str:
+    """Only the parameters set away from the run's preset (the preset file holds the rest)."""
+    try:
+        preset = params.load_spec(r["notebook"]).preset(r.get("preset", "cpu"))
+    except params.ParameterError:
+        return "–"
+    changed = {
+        k: v
+        for k, v in r.get("parameters", {}).items()
+        if k != "preset" and preset.get(k, v) != v
+    }
+    if not changed:
+        return f"the `{r.get('preset')}` preset, unchanged"
+    return f"the `{r.get('preset')}` preset with " + ", ".join(
+        f"`{k}={v}`" for k, v in changed.items()
+    )
+
+
 def _badge(verdict: Any) -> str:
     return f"**{verdict}**" if verdict else "**no verdict**"
 
@@ -160,13 +251,36 @@ def render_summary(
     if not results:
         return "\n".join(lines) + "\n" + NO_RESULTS
 
+    presets = sorted({str(r.get("preset")) for r in results})
     lines += [
-        "One row per notebook, generated from the results files of the runs this book was built",
-        "from. Only runs with preset `full` follow the paper's protocol; numbers from `cpu` or",
+        "Generated from the results files of the runs this book was built from, in book order.",
+        "Only runs with preset `full` follow the paper's protocol; numbers from `cpu` or",
         "`smoke` runs test the claim at a reduced scale and are not directly comparable with the",
         "paper's.",
         "",
+        "```{raw} html",
+        status_grid(results, notebook_docs, link_prefix="../"),
+        "```",
+        "",
     ]
+    if len(presets) > 1:
+        lines += [
+            f"**Mixed presets:** these results come from runs at {', '.join(presets)}.",
+            "",
+        ]
+    overridden = {
+        r["notebook"]: r["preregistration"]["overridden_thresholds"]
+        for r in results
+        if (r.get("preregistration") or {}).get("overridden_thresholds")
+    }
+    for name, changes in overridden.items():
+        text = ", ".join(
+            f"`{k}` {v['preset']} → {v['run']}" for k, v in changes.items()
+        )
+        lines += [
+            f"**Thresholds overridden in {name}:** {text} (not the pre-registered values).",
+            "",
+        ]
     rows = []
     for r in results:
         if r.get("failed"):
@@ -221,7 +335,7 @@ def _section(
         ("Notebook", notebook),
         ("Paper", paper or "–"),
         ("Preset", f"`{r.get('preset', '?')}`"),
-        ("Parameters", f"`{json.dumps(r['parameters'], sort_keys=True)}`"),
+        ("Parameters", _parameters(r)),
         ("Seeds", ", ".join(str(s) for s in r.get("seeds") or []) or "–"),
         ("Hardware", _hardware(prov)),
         ("Run time", _duration(prov.get("wall_time_s"))),
