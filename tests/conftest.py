@@ -33,3 +33,24 @@ def isolated_data(tmp_path, monkeypatch):
     monkeypatch.setenv("REPROBOOK_CACHE", str(cache))
     monkeypatch.setenv("REPROBOOK_DOWNLOAD", "0")
     return root
+
+
+@pytest.fixture(scope="session")
+def smoke_build(tmp_path_factory):
+    """Every notebook executed at the smoke preset into one build folder (once per test session)."""
+    from reprobook import params
+    from reprobook.runner import run_notebooks
+
+    build = tmp_path_factory.mktemp("build")
+    outcomes = run_notebooks(REPO, params.notebooks(), "smoke", {}, build)
+    failures = {o.notebook: o.error for o in outcomes if not o.ok}
+    assert not failures, failures
+    return build
+
+
+@pytest.fixture(scope="session")
+def smoke_book(smoke_build):
+    """The HTML book built (warnings as errors) from the smoke outputs: its index.html."""
+    from reprobook.book import build_book
+
+    return build_book(smoke_build, REPO)

@@ -1,5 +1,6 @@
 import json
 import math
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -12,6 +13,7 @@ from reprobook.claims import Claim, Criterion, SubClaim
 from reprobook.papers.wide_attention import attention as A
 from reprobook.papers.wide_attention import experiment as E
 from reprobook.papers.wide_attention import sequences
+from reprobook.stats import Estimate
 
 
 def small(**kw) -> A.EncoderConfig:
@@ -320,8 +322,9 @@ def smoke(**kw) -> params.Params:
     )
 
 
-def hand_built_claim(P) -> Claim:
-    """The declaration as the notebook wrote it before the criteria moved to preset.yml."""
+def hand_built_claim(P, tasks_run) -> Claim:
+    """The declaration written out by hand: a parameter-count check, parity as equivalence per task
+    that ran and per attention type, the sizes, the timed latency."""
     shape = {n: f"{n}×{P.total_heads // n}" for n in P.layers}
     wide, deep, margin = min(P.layers), max(P.layers), P.parity_margin
     return Claim(
@@ -333,30 +336,43 @@ def hand_built_claim(P) -> Claim:
             "4 tasks and 10 attention types, 1.4x smaller, 3.1x faster on CPU, 1.9x on GPU)."
         ),
         paper="brown2022wide",
+        checks=[
+            Criterion(
+                "largest |analytic − counted parameters|",
+                "closed-form parameter count against the module's, over every task, attention type and shape",
+                "<=",
+                0.0,
+                paper="exact",
+            )
+        ],
         subclaims=[
             SubClaim(
                 "accuracy parity",
-                f"The wide model ({shape[wide]}) is as accurate as the deepest ({shape[deep]}) within {margin:g}.",
+                f"The wide model ({shape[wide]}) is as accurate as the deepest ({shape[deep]}) within ±{margin:g}, "
+                "on every task and every attention type.",
                 [
                     Criterion(
-                        f"wide − deep accuracy, {kind}",
-                        f"{shape[wide]} minus {shape[deep]} test accuracy, mean over tasks (bootstrap: seeds, examples)",
-                        ">=",
-                        -margin,
-                        paper="+0.4% (softmax)"
-                        if kind == "softmax"
-                        else "≥ 0 (+0.3% on average)",
+                        f"wide − deep accuracy, {task}",
+                        f"{shape[wide]} minus {shape[deep]} test accuracy on {task}, mean over attention types "
+                        "(bootstrap: seeds, examples)",
+                        "within",
+                        margin,
+                        paper="+0.3% on average",
                     )
-                    for kind in P.attention_types
+                    for task in tasks_run
                 ]
                 + [
                     Criterion(
-                        "wide − deep accuracy, mean",
-                        "over every task and attention type",
-                        ">=",
-                        -margin,
-                        paper="+0.3%",
+                        f"wide − deep accuracy, {kind} attention",
+                        f"{shape[wide]} minus {shape[deep]} test accuracy with {kind} attention, mean over the "
+                        "tasks (each task is a criterion above)",
+                        "within",
+                        margin,
+                        paper="+0.4% (softmax)"
+                        if kind == "softmax"
+                        else "+0.3% on average",
                     )
+                    for kind in P.attention_types
                 ],
                 gates=[
                     Criterion(
@@ -374,7 +390,8 @@ def hand_built_claim(P) -> Claim:
                 [
                     Criterion(
                         "deep / wide parameters",
-                        "ratio of the analytic counts, mean over tasks and attention types",
+                        "ratio of the analytic counts, mean over tasks and attention types "
+                        "(arithmetic of the architectures, not a trained result)",
                         ">",
                         1.0,
                         paper="> 1",
@@ -422,6 +439,7 @@ def _declared(claim: Claim):
         claim.title,
         claim.statement,
         claim.paper,
+        [crit(c) for c in claim.checks + claim.gates],
         [
             (s.name, s.statement, s.timed, [crit(c) for c in s.criteria + s.gates])
             for s in claim.subclaims
@@ -430,15 +448,32 @@ def _declared(claim: Claim):
 
 
 @pytest.mark.parametrize("preset", params.PRESETS)
-def test_the_claim_in_preset_yml_is_the_notebooks_old_declaration(preset):
+def test_the_claim_in_preset_yml_is_the_declaration_written_out(preset):
     P = params.resolve("wide_attention", preset)
     shape, (wide, deep) = E.shapes(P), E.wide_and_deep(P)
-    claim = notebook.declare(P, wide=shape[wide], deep=shape[deep])
-    assert _declared(claim) == _declared(hand_built_claim(P))
+    claim = notebook.declare(P, wide=shape[wide], deep=shape[deep], tasks_run=P.tasks)
+    assert _declared(claim) == _declared(hand_built_claim(P, P.tasks))
+    assert len(claim.subclaims[0].criteria) <= 8  # readable at every preset
     other = smoke(attention_types=["linear", "softmax", "local"], latency_batches=[8])
     shape = E.shapes(other)
-    claim = notebook.declare(other, wide=shape[1], deep=shape[3])
-    assert _declared(claim) == _declared(hand_built_claim(other))
+    claim = notebook.declare(other, wide=shape[1], deep=shape[3], tasks_run=["image"])
+    assert _declared(claim) == _declared(hand_built_claim(other, ["image"]))
+    names = [c.name for c in claim.subclaims[0].criteria]
+    assert names[:2] == [
+        "wide − deep accuracy, image",
+        "wide − deep accuracy, linear attention",
+    ]
+
+
+def test_parity_is_an_equivalence_band_on_both_sides():
+    P = params.resolve("wide_attention", "smoke")
+    claim = notebook.declare(P, wide="1×3", deep="3×1", tasks_run=["listops"])
+    c = claim.subclaims[0].criteria[0]
+    status = lambda lo, hi: replace(c, measured=Estimate(0, lo, hi, 2)).status
+    assert (c.comparison, c.threshold) == ("within", 0.03)
+    assert status(-0.02, 0.02) == "met"
+    assert status(0.04, 0.06) == "not met" and status(-0.06, -0.04) == "not met"
+    assert status(-0.01, 0.05) == "uncertain"
 
 
 def test_shapes_name_every_depth_and_reject_depths_that_do_not_divide_the_heads():
@@ -459,6 +494,11 @@ def test_size_table_counts_every_configuration_and_the_ratio_is_deep_over_wide()
     assert len(sizes) == 2 * len(P.attention_types) * len(P.layers)
     parts = sizes[[f"{p} params" for p in E.PARTS]].sum(axis=1)
     assert (parts == sizes.parameters).all()
+    assert (sizes.counted == sizes.parameters).all() and E.parameter_mismatch(
+        sizes
+    ) == 0
+    off = sizes.assign(counted=sizes.counted + np.arange(len(sizes)) % 3)
+    assert E.parameter_mismatch(off) == 2  # the check sees an off-by-some count
     ratios = E.size_ratios(P, sizes)
     vocab, max_len, classes = sequences.task_dims(P, "image")
     count = lambda n: A.count_parameters(
@@ -491,6 +531,18 @@ def test_trained_runs_give_paired_differences_and_accuracies_per_configuration()
         [stack(t, "linear", 3) for t in ("listops", "image")],
     )
     assert trained.wide_minus_deep(["linear"]) == expected
+    parity = trained.parity()
+    assert list(parity) == [
+        "listops",
+        "image",
+        "softmax attention",
+        "linear attention",
+    ]
+    assert parity["linear attention"] == expected
+    assert parity["image"] == stats.paired_accuracy_difference(
+        [stack("image", k, 1) for k in P.attention_types],
+        [stack("image", k, 3) for k in P.attention_types],
+    )
     table = trained.accuracy({"listops": 0.1, "image": 0.2})
     assert len(table) == 8 and table.estimate.iloc[0] == stats.accuracy(
         stack("listops", "softmax", 1)
@@ -512,12 +564,13 @@ def test_the_sweeps_at_a_tiny_scale(tmp_path, monkeypatch):
     )
     tasks, skipped = sequences.load_tasks(P)
     trained = E.train_all(P, tasks)
-    assert len(trained.runs) == 2 and set(trained.wide_models) == {
+    assert len(trained.runs) == 2 * P.seeds and set(trained.wide_models) == {
         ("listops", "softmax")
     }
     ok = trained.correct["listops", "softmax", 3, 0]
     assert ok.shape == (len(tasks["listops"].x_test),)
-    assert trained.runs.test_acc.iloc[1] == ok.mean()
+    deep_seed0 = (trained.runs.layers == 3) & (trained.runs.seed == 0)
+    assert trained.runs.test_acc[deep_seed0].item() == ok.mean()
     ex = E.attention_example(P, tasks, trained)
     t = len(ex.tokens)
     assert ex.maps.shape == (3, t, t) and ex.task == "listops" and ex.kind == "softmax"

@@ -192,7 +192,9 @@ def test_mean_ci_is_a_student_t_interval():
         and est.low == pytest.approx(2 - half)
         and est.high == pytest.approx(2 + half)
     )
-    assert mean_ci([5.0]) == Estimate(5.0, -math.inf, math.inf, 1)  # one seed: no interval
+    assert mean_ci([5.0]) == Estimate(
+        5.0, -math.inf, math.inf, 1
+    )  # one seed: no interval
     assert math.isnan(mean_ci([1.0, float("nan")]).mean)
 
 

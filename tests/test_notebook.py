@@ -101,6 +101,7 @@ def _context(name, preset):
         "wide_attention": lambda: {
             "wide": experiment.shapes(P)[experiment.wide_and_deep(P)[0]],
             "deep": experiment.shapes(P)[experiment.wide_and_deep(P)[1]],
+            "tasks_run": P.tasks,  # the notebook passes the tasks whose data is here
         },
     }.get(name, dict)()
 

@@ -10,20 +10,9 @@ from pathlib import Path
 import pytest
 
 from reprobook import params
-from reprobook.book import build_book
-from reprobook.runner import run_notebooks
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = params.notebooks()
-
-
-@pytest.fixture(scope="session")
-def smoke_build(tmp_path_factory):
-    build = tmp_path_factory.mktemp("build")
-    outcomes = run_notebooks(REPO, NOTEBOOKS, "smoke", {}, build)
-    failures = {o.notebook: o.error for o in outcomes if not o.ok}
-    assert not failures, failures
-    return build
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
@@ -78,8 +67,8 @@ def test_verdict_cell_is_reproducible_under_nbval(smoke_build, name):
     assert "passed" in out.stdout
 
 
-def test_book_builds_from_the_smoke_outputs(smoke_build):
-    index = build_book(smoke_build, REPO)
+def test_book_builds_from_the_smoke_outputs(smoke_build, smoke_book):
+    index = smoke_book
     html = index.parent
     for name in NOTEBOOKS:
         page = (html / "notebooks" / f"{name}.html").read_text()

@@ -124,3 +124,21 @@ def test_a_page_without_results_gets_no_card():
     page = pages.reader_page(executed(), None)
     assert page.cells[0].source.startswith("# ZeroQ")
     assert not any("rb-card" in c.source for c in page.cells)
+
+
+def test_a_figure_gets_its_caption_and_alt_text_from_its_comment():
+    nb = executed()
+    nb.cells[
+        5
+    ].source = "# Figure: Accuracy against depth,\n#   per regime.\nplt.plot(x)"
+    page = pages.reader_page(nb, RECORD)
+    figure = next(c for c in page.cells if c.source.startswith("# Figure:"))
+    assert (
+        figure.metadata["mystnb"]["figure"]["caption"]
+        == "Accuracy against depth, per regime."
+    )
+    assert (
+        figure.metadata["mystnb"]["image"]["alt"]
+        == "Accuracy against depth, per regime."
+    )
+    assert figure.metadata["mystnb"]["figure"]["name"] == "fig-zeroq-1"

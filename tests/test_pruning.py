@@ -139,6 +139,25 @@ def test_achieved_densities_are_the_targets_within_one_weight(ratio, density):
         )  # the weights were zeroed exactly where the mask says
     assert abs(sum(r["kept"] for r in rows) - density * total) <= 1
     assert abs(masks.density() - density) <= 1 / total
+    assert (
+        pruning.count_error(masks.masks, target, density) <= 1
+    )  # the notebook's check
+
+
+def test_count_error_is_the_worst_layer_or_the_global_count_in_weights():
+    masks = {  # 10 and 20 weights; targets 0.5·10 = 5 and 0.25·20 = 5 weights
+        "a": torch.tensor([True] * 6 + [False] * 4),  # 6 kept: off by 1
+        "b": torch.tensor([True] * 5 + [False] * 15),  # 5 kept: exact
+    }
+    densities = {"a": 0.5, "b": 0.25}
+    assert pruning.count_error(masks, densities, 10 / 30) == 1.0
+    # against a global target of 0.2·30 = 6 weights the 11 kept are 5 too many
+    assert pruning.count_error(masks, densities, 0.2) == pytest.approx(5.0)
+    masks["a"] = torch.tensor([True] * 5 + [False] * 5)
+    assert pruning.count_error(masks, densities, 10 / 30) == 0.0
+    # a drawn mask that lost a layer's weights is caught
+    masks["b"] = torch.zeros(20, dtype=torch.bool)
+    assert pruning.count_error(masks, densities, 10 / 30) == 5.0
 
 
 def test_masks_are_seeded_and_random():
@@ -365,7 +384,10 @@ def test_tables_and_numbers():
     assert list(table.index) == ["dense", "ERK 0.9", "uniform 0.9"]
     assert table.loc["ERK 0.9", "R8-W4"] == pytest.approx(0.72)
     dense = sweep.dense_accuracy(runs)
-    assert dense["R8-W2"] == mean_ci([0.5, 0.6])
+    assert dense["R8-W2"] == mean_ci([0.5, 0.6], bounds=(0, 1))
+    assert dense["R8-W2"].low == 0.0 and dense["R8-W2"].high == 1.0  # t with 1 dof
+    acc = sweep.mean_by(runs, ["model", "ratio"], "test_acc", bounds=(0, 1))
+    assert all(0 <= e.low <= e.mean <= e.high <= 1 for e in acc.values())
     gaps = sweep.mean_by(sweep.paired_gaps(runs), ["model", "ratio", "sparsity"], "gap")
     shown = sweep.gap_table(gaps, ["R8-W2", "R8-W4"])
     assert shown.loc["ERK 0.9", "R8-W2"].startswith("9.00 [")
@@ -396,6 +418,7 @@ def test_train_family_runs_every_net_seed_and_configuration():
         (1, "ERK 0.5"),
     ]
     assert (runs.pruned_max_abs == 0.0).all()
+    assert (runs.mask_error <= 1).all() and runs.mask_error.iloc[0] == 0.0
     dense, sparse = runs.iloc[0], runs.iloc[1]
     shapes = pruning.weight_shapes(models.CifarResNet(8, 2))
     weights = sum(

@@ -419,6 +419,40 @@ def test_dp_gap_helpers_and_allocations():
     assert pareto.summed_cost(np.array([[1.0, 2.0], [3.0, 4.0]]), [2, 8], [8, 2]) == 5.0
 
 
+def test_excess_levels_counts_distinct_weight_values_per_output_channel():
+    net = small_net()
+    for k in (2, 3, 4):
+        assert quant.QuantizedModel(net, k, None).excess_levels() <= 0
+    # ≥ 27 weights per channel fill a 2-bit grid: exactly 2^2 values somewhere
+    assert quant.QuantizedModel(net, 2, None).excess_levels() == 0
+    assert quant.QuantizedModel(net, {"stem.0": 2}, None).excess_levels() == 0
+    broken = quant.QuantizedModel(net, 2, None)
+    with torch.no_grad():  # one weight between two grid points: 2^2 + 1 values
+        w = broken.net.stem[0].weight
+        w[0, 0, 0, 0] = w[0].unique().mean()
+    assert broken.excess_levels() == 1
+    with pytest.raises(ValueError, match="no layer is quantized"):
+        quant.QuantizedModel(net, None, None).excess_levels()
+
+
+def test_allocation_checks_measure_levels_and_budgets_on_the_models():
+    net = small_net()
+    sizes = np.array(list(quant.layer_sizes(net).values()))
+    names = list(quant.quantizable_layers(net))
+    P = params.resolve("zeroq", "smoke")
+    omega = {
+        s: np.random.default_rng(i).random((len(names), 3))
+        for i, s in enumerate(experiment.SOURCES)
+    }
+    dp = experiment.allocations(omega, sizes, names, P, P.mp_bits)
+    randoms = experiment.random_allocations(sizes, names, P)
+    levels, size = experiment.allocation_checks(net, P.settings, dp, randoms, P)
+    assert levels <= 0 and size <= 0
+    over = {b: [dict.fromkeys(names, 8)] for b in P.mp_budgets}  # 8 bits > budget 4
+    _, size = experiment.allocation_checks(net, P.settings, dp, over, P)
+    assert size == (8 - P.mp_budgets[0]) * sizes.sum()
+
+
 def test_the_calibration_table_pairs_distilled_with_each_other_source():
     correct = {
         ("W4A4", "distilled"): np.array([1.0, 1, 0, 0]),
@@ -441,13 +475,22 @@ def test_the_mosaic_puts_one_batch_per_row():
 def test_the_claim_has_one_mixed_precision_criterion_per_budget_in_order():
     claim = notebook.declare(params.resolve("zeroq", "cpu"))
     names = [c.name for c in claim.subclaims[1].criteria]
-    assert names[2:] == [
+    assert names[1:] == [
         "MP4/A8 − W4A8",
         "MP3/A8 − W3A8",
         "MP4/A8 − random allocations",
         "MP3/A8 − random allocations",
     ]
     assert claim.subclaims[2].timed and not claim.subclaims[0].timed
+    assert [c.name for c in claim.checks] == [
+        "DP − brute force, largest |Σ Ω| gap",
+        "largest levels per channel − 2^k",
+        "largest Σ P_i k_i − b Σ P_i",
+    ]
+    equivalence = {c.name: c.threshold for c in claim.subclaims[0].criteria}
+    assert {c.comparison for c in claim.subclaims[0].criteria} == {"within", ">"}
+    assert equivalence["W8A8 distilled − full precision"] == 0.01
+    assert equivalence["W4A4 distilled − real"] == 0.02
     with pytest.raises(params.ParameterError):
         params.resolve("zeroq", "smoke", {"settings": ["W4A4", "4-bit"]})
     with pytest.raises(params.ParameterError):

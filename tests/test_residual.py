@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from reprobook import data, models, train
+from reprobook import data, models, params, train
 from reprobook.papers.residual_expansion import residual
 
 
@@ -181,8 +181,44 @@ def test_trainability_runs_cover_every_configuration_and_keep_the_nets():
     gc = residual.trained_complexity(runs, d.x_test[:8])
     assert len(gc) == (~runs.diverged).sum() and (gc.gc > 0).all()
     assert gc[gc.rule == "1/L"].lam.tolist() == [0.5, 0.5]
-    table = residual.trainability_table(runs)
-    assert list(table.columns) == ["test_acc", "test_acc_sd", "diverged", "seconds"]
+    table = residual.trainability_table(runs, bar=0.0)  # every seed reaches accuracy 0
+    assert list(table.columns) == [
+        "test_acc",
+        "test_acc_sd",
+        "trains",
+        "diverged",
+        "seconds",
+    ]
+    assert table.trains.str.startswith("2 of 2 seeds").all()
+    trains = residual.trains_by_config(runs, 2, bar=1.01)  # no seed reaches 101%
+    assert list(trains) == list(runs.config.unique())  # CONFIGS order
+    assert all(t.mean == 0 and t.low == 0 and t.n == 2 for t in trains.values())
+
+
+def test_accuracy_intervals_stay_inside_zero_and_one():
+    runs = pd.DataFrame(
+        dict(blocks=1, config="a", test_acc=[0.99, 1.0, 0.2], diverged=False)
+    )
+    acc = residual.accuracy_by_config(runs, 1)["a"]
+    assert 0 <= acc.low and acc.high == 1.0  # the Student-t interval is clipped
+
+
+def test_trains_by_config_counts_seeds_with_an_exact_interval():
+    runs = pd.DataFrame(
+        dict(
+            blocks=4,
+            config=["b"] * 3 + ["a"] * 3,
+            test_acc=[0.95, 0.1, 0.92, 0.1, 0.1, 0.1],
+        )
+    )
+    trains = residual.trains_by_config(runs, 4, bar=0.9)
+    assert list(trains) == ["b", "a"]  # order of the runs
+    b = trains["b"]
+    assert b.mean == pytest.approx(2 / 3) and b.n == 3
+    assert b.low == pytest.approx(0.0943, abs=1e-4)  # Clopper–Pearson, 2 of 3
+    assert b.high == pytest.approx(0.9916, abs=1e-4)
+    assert residual.seeds_text(b) == "2 of 3 seeds [0.09, 0.99]"
+    assert residual.seeds_text(trains["a"]) == "0 of 3 seeds [0.00, 0.71]"
 
 
 def test_trained_complexity_leaves_out_diverged_runs():
@@ -265,6 +301,7 @@ def test_parallel_grid_trains_twins_from_the_same_weights():
     grid = residual.parallel_grid({"mnist": d}, [1], [4], [3], seeds=1, cfg=cfg)
     assert grid["mode"].tolist() == ["sequential", "parallel"]
     assert grid.params.nunique() == 1  # same parameters, only the wiring differs
+    assert residual.parameter_mismatch(grid) == 0
     assert {"train_loss", "test_loss", "test_acc"} <= set(grid.columns)
 
 
@@ -273,3 +310,65 @@ def test_net_factory_builds_the_configured_classifier():
     net = build(4, "1/L", None)
     assert isinstance(net, models.ResidualMLP)
     assert net(torch.zeros(2, 1, 28, 28)).shape == (2, 10)
+
+
+def grid_rows(datasets, losses):
+    """A hand-made grid: per dataset, seeds with (sequential, parallel) validation losses."""
+    rows = []
+    for dataset in datasets:
+        for seed, (seq, par) in enumerate(losses[dataset]):
+            for mode, loss in (("sequential", seq), ("parallel", par)):
+                rows.append(
+                    dict(
+                        dataset=dataset,
+                        blocks=1,
+                        filters=4,
+                        kernel=3,
+                        seed=seed,
+                        mode=mode,
+                        train_loss=loss / 2,
+                        test_loss=loss,
+                        test_acc=0.5,
+                        params=10,
+                    )
+                )
+    return pd.DataFrame(rows)
+
+
+def test_differences_are_judged_per_dataset_never_pooled():
+    losses = {"mnist": [(1.0, 1.1), (1.0, 1.1)], "cifar10": [(2.0, 1.0), (2.0, 1.0)]}
+    grid = grid_rows(["mnist", "cifar10"], losses)
+    _, diffs = residual.paired_grid(grid)
+    by_dataset = residual.differences_by_dataset(diffs)
+    assert set(by_dataset) == {"mnist", "cifar10"}
+    mnist, cifar = by_dataset["mnist"], by_dataset["cifar10"]
+    assert mnist["relative"].mean == pytest.approx(0.1)  # +10%, not the pooled −20%
+    assert cifar["relative"].mean == pytest.approx(-0.5)
+    assert cifar["val"].mean == pytest.approx(-1.0) and cifar["val"].n == 2
+    assert mnist["train"].mean == pytest.approx(0.05)
+    assert residual.relative_text({"mnist": mnist["relative"]}).startswith(
+        "+10.0% [+10.0%, +10.0%] on mnist"
+    )
+
+
+def test_parameter_mismatch_sees_a_twin_with_other_parameters():
+    grid = grid_rows(["mnist"], {"mnist": [(1.0, 1.0)]})
+    assert residual.parameter_mismatch(grid) == 0
+    grid.loc[grid["mode"] == "parallel", "params"] = 13
+    assert residual.parameter_mismatch(grid) == 3
+
+
+def test_table2_sets_the_papers_relative_differences_beside_ours():
+    ours = {"mnist": residual.Estimate(0.02, -0.01, 0.05, 4)}
+    table = residual.table2_comparison(ours)
+    assert list(table.index) == ["mnist", "cifar10"]
+    # Table 2, MNIST, Q<1: (0.07551 − 0.05201) / 0.05201 = +45.2%
+    assert table.loc["mnist", "paper Q<1"] == pytest.approx(45.2)
+    assert table.loc["cifar10", "paper Q<1"] == pytest.approx(-34.8)
+    assert table.loc["mnist", "this run"] == "+2.0 [-1.0, +5.0]"
+    assert table.loc["cifar10", "this run"] == "not run"
+
+
+def test_grid_size_counts_the_full_presets_cells():
+    P = params.resolve("residual_expansion", "full")
+    assert residual.grid_size(P) == "4 × 4 × 3 × 2 = 96 cells"

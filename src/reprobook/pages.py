@@ -8,6 +8,7 @@
 * folds the plumbing: papermill's injected copy of the parameters goes, the ``parameters`` cell becomes
   one compact table of this run's parameters, the Colab install cell leaves the page, and the inputs of
   cells that only declare, plot or glue are hidden;
+* numbers and captions every figure from its cell's ``# Figure: ...`` comment (also its alt text);
 * removes machine paths from every output.
 """
 
@@ -39,6 +40,8 @@ CSS = {
 # Absolute paths of two or more parts (not a ratio such as 1/L or λ=1/√L): /home/me/x, /tmp/a/b.json
 PATH = re.compile(r"(?<![\w)\]}])(/(?:[\w.+-]+/)+)([\w.+-]+)")
 FOLDED = ("notebook.declare(", "notebook.finish(", "glue(")
+# A figure cell's comment ``# Figure: ...`` (continued on ``#   ...`` lines): its caption and alt text.
+CAPTION = re.compile(r"^# Figure: (.+(?:\n#   .+)*)", re.M)
 
 
 def scrub_paths(text: str) -> str:
@@ -156,7 +159,8 @@ def reader_page(
 ) -> nbformat.NotebookNode:
     """The executed notebook ``nb`` as the book shows it (see the module docstring)."""
     cells = []
-    title_done = False
+    title_done, figures = False, 0
+    name = (record or {}).get("notebook", "page")
     for cell in nb.cells:
         tags = cell.get("metadata", {}).get("tags", [])
         source = cell.source if isinstance(cell.source, str) else "".join(cell.source)
@@ -175,6 +179,16 @@ def reader_page(
                 shows_figure or any(f in source for f in FOLDED)
             ) and "hide-input" not in tags:
                 _tags(cell).append("hide-input")
+            caption = CAPTION.search(source)
+            if shows_figure and caption:
+                figures += 1
+                text = " ".join(
+                    line.lstrip("# ").strip() for line in caption[1].splitlines()
+                )
+                cell.metadata["mystnb"] = {
+                    "figure": {"caption": text, "name": f"fig-{name}-{figures}"},
+                    "image": {"alt": text},
+                }
             for out in cell.get("outputs", []):
                 if "text" in out:
                     text = (

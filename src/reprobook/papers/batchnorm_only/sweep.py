@@ -62,7 +62,8 @@ def thresholds(gamma_threshold: float) -> list[float]:
 
 
 def parameter_counts(nets: Sequence[Net], regimes: Sequence[str]) -> pd.DataFrame:
-    """One row per (network, regime): trainable entries in all and by kind (bn, conv, output)."""
+    """One row per (network, regime): trainable entries in all and by kind (bn, conv, output),
+    and the network's BatchNorm γ+β count (``bn_parameters``), counted independently."""
     rows = []
     for net in nets:
         model = models.CifarResNet(*net)
@@ -73,6 +74,7 @@ def parameter_counts(nets: Sequence[Net], regimes: Sequence[str]) -> pd.DataFram
                     net=label(net),
                     regime=trainable.LABELS[regime],
                     trainable=sel.trainable_count(),
+                    bn_parameters=trainable.batchnorm_parameter_count(model),
                     **sel.counts(),
                 )
             )
@@ -81,16 +83,22 @@ def parameter_counts(nets: Sequence[Net], regimes: Sequence[str]) -> pd.DataFram
 
 
 def count_table(counts: pd.DataFrame) -> pd.DataFrame:
-    """Trainable parameters, one row per network and one column per regime (in run order); asserts
-    that BN-only and random k/channel train exactly as many, as they must by construction."""
+    """Trainable parameters, one row per network and one column per regime (in run order)."""
     table = counts.pivot_table(
         index="net", columns="regime", values="trainable", sort=False
     )
-    table = table[list(dict.fromkeys(counts.regime))].astype(int)
-    bn, rand = trainable.LABELS["bn"], trainable.LABELS["random_per_channel"]
-    if bn in table and rand in table:
-        assert (table[bn] == table[rand]).all(), "BN-only and random counts differ"
-    return table
+    return table[list(dict.fromkeys(counts.regime))].astype(int)
+
+
+def count_mismatch(counts: pd.DataFrame) -> int:
+    """The largest |trainable − BatchNorm γ+β count| over the rows of the random regimes: 0 when
+    every random baseline trains exactly as many weights as BN-only (the check of the matching)."""
+    random = counts[
+        counts.regime.isin([trainable.LABELS[r] for r in trainable.RANDOM_REGIMES])
+    ]
+    return (
+        int((random.trainable - random.bn_parameters).abs().max()) if len(random) else 0
+    )
 
 
 def train_config(P: Mapping, regime: str) -> train.TrainConfig:
@@ -122,7 +130,8 @@ class Sweep:
 def run(P: Mapping, images, nets: Sequence[Net], device: str | None = None) -> Sweep:
     """Train every network in every regime of ``P["regimes"]`` for seeds ``0 .. P["seeds"]-1``. Per
     (network, seed) one initialization; every regime starts from a copy of it and sees the same data
-    order. After each run every frozen entry is checked bit for bit against its initial value."""
+    order. After each run every frozen entry is compared bit for bit with its initial value: the
+    runs' ``frozen_changed`` column (0 unless freezing is broken; the notebook's check)."""
     regimes = list(dict.fromkeys(P["regimes"]))
     below = f"below {P['gamma_threshold']:g}"
     limits = thresholds(P["gamma_threshold"])
@@ -148,8 +157,6 @@ def run(P: Mapping, images, nets: Sequence[Net], device: str | None = None) -> S
                     after_step=sel.restore,
                     desc=f"{tags['net']} {regime} seed {seed}",
                 )
-                moved = sel.changed()["frozen"]
-                assert moved == 0, f"{regime}: {moved} frozen entries moved"
                 after = trainable.gamma_table(net, limits)
                 final = history.iloc[-1]
                 runs.append(
@@ -158,6 +165,7 @@ def run(P: Mapping, images, nets: Sequence[Net], device: str | None = None) -> S
                         regime=regime,
                         seed=seed,
                         trainable=sel.trainable_count(),
+                        frozen_changed=sel.changed()["frozen"],  # bitwise, vs. init
                         steps=int(final.step),
                         test_acc=final.test_acc,
                         train_loss=final.train_loss,
@@ -219,7 +227,9 @@ def accuracy_summary(runs: pd.DataFrame) -> pd.DataFrame:
     """Test accuracy per network and regime as ``mean [low, high]`` (95% interval over seeds)."""
     by = runs.groupby(["net", "regime"], sort=False).test_acc
     return (
-        by.agg(lambda v: stats.mean_ci(v)).unstack("regime").map(lambda e: f"{e:.3f}")
+        by.agg(lambda v: stats.mean_ci(v, bounds=(0, 1)))
+        .unstack("regime")
+        .map(lambda e: f"{e:.3f}")
     )
 
 
@@ -258,7 +268,7 @@ def accuracy_by(
         sub = runs[(runs.regime == regime) & runs.net.isin([label(n) for n in nets])]
         out[regime] = (
             sorted(sub[key].unique()),
-            [stats.mean_ci(g.test_acc) for _, g in sub.groupby(key)],
+            [stats.mean_ci(g.test_acc, bounds=(0, 1)) for _, g in sub.groupby(key)],
         )
     return out
 

@@ -173,6 +173,18 @@ def random_masks(
     return masks
 
 
+def count_error(
+    masks: Mapping[str, torch.Tensor], densities: Mapping[str, float], density: float
+) -> float:
+    """How far, in weights, ``masks`` are from their targets: the largest of every layer's
+    ``|kept_l − d_l·n_l|`` and the global ``|Σ_l kept_l − d·Σ_l n_l|`` (at most one by construction)."""
+    n = {name: m.numel() for name, m in masks.items()}
+    kept = {name: int(m.sum()) for name, m in masks.items()}
+    per_layer = [abs(kept[name] - densities[name] * n[name]) for name in masks]
+    overall = abs(sum(kept.values()) - density * sum(n.values()))  # Σ kept vs d·N
+    return float(max(per_layer + [overall]))
+
+
 class SparseMasks:
     """Fixed masks on a model's prunable weights: pruned weights are zero now and after every step.
 

@@ -19,7 +19,14 @@ import torch
 
 from ... import models, train
 from ...stats import Estimate, mean_ci
-from .pruning import RATIO_NAMES, SparseMasks, gap_slope, layer_densities, random_masks
+from .pruning import (
+    RATIO_NAMES,
+    SparseMasks,
+    count_error,
+    gap_slope,
+    layer_densities,
+    random_masks,
+)
 
 DENSE = ("dense", 0.0)  # the configuration (ratio, sparsity) of the unpruned net
 
@@ -118,6 +125,13 @@ def train_family(
             if ratio == "dense"
             else SparseMasks.random(net, 1 - sparsity, ratio, seed=seed)
         )
+        mask_error = (  # weights between each mask and its target (per layer, global)
+            0.0
+            if masks is None
+            else count_error(
+                masks.masks, layer_densities(net, 1 - sparsity, ratio), 1 - sparsity
+            )
+        )
         model, name = model_name(depth, width), config_name(ratio, sparsity)
         history = train.fit(
             net,
@@ -148,6 +162,7 @@ def train_family(
                 diverged=history.attrs["diverged"],
                 kept=round(n_params - pruned),
                 pruned_max_abs=0.0 if masks is None else masks.pruned_max_abs(),
+                mask_error=mask_error,
                 seconds=history.seconds.iloc[-1],
                 images_per_s=history.images_per_s.mean(),
             )
@@ -157,8 +172,9 @@ def train_family(
 
 
 def dense_accuracy(runs: pd.DataFrame) -> pd.Series:
-    """Test accuracy of the dense nets, an Estimate over seeds per model."""
-    return runs[runs.ratio == "dense"].groupby("model").test_acc.apply(mean_ci)
+    """Test accuracy of the dense nets, an Estimate over seeds per model (interval inside [0, 1])."""
+    dense = runs[runs.ratio == "dense"].groupby("model").test_acc
+    return dense.apply(mean_ci, bounds=(0, 1))
 
 
 def accuracy_table(
@@ -180,9 +196,15 @@ def paired_gaps(runs: pd.DataFrame) -> pd.DataFrame:
     return sparse
 
 
-def mean_by(frame: pd.DataFrame, keys: list[str], column: str) -> dict[tuple, Estimate]:
-    """``column`` averaged over seeds (Student t) per group of ``keys``."""
-    return {k: mean_ci(g[column]) for k, g in frame.groupby(keys)}
+def mean_by(
+    frame: pd.DataFrame,
+    keys: list[str],
+    column: str,
+    bounds: tuple[float, float] | None = None,
+) -> dict[tuple, Estimate]:
+    """``column`` averaged over seeds (Student t) per group of ``keys``; ``bounds=(0, 1)`` for an
+    accuracy keeps its interval inside the values it can take."""
+    return {k: mean_ci(g[column], bounds=bounds) for k, g in frame.groupby(keys)}
 
 
 def gap_slopes(

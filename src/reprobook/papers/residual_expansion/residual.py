@@ -428,23 +428,47 @@ def trainability_runs(
 
 
 def accuracy_by_config(runs: pd.DataFrame, blocks: int) -> dict[str, Estimate]:
-    """Mean test accuracy over seeds (Student t) per configuration, at ``blocks`` blocks."""
+    """Mean test accuracy over seeds (Student t, interval inside [0, 1]) per configuration, at
+    ``blocks`` blocks."""
     at_depth = runs[runs.blocks == blocks]
-    return {c: mean_ci(g.test_acc) for c, g in at_depth.groupby("config")}
+    return {
+        c: mean_ci(g.test_acc, bounds=(0, 1)) for c, g in at_depth.groupby("config")
+    }
 
 
-def trainability_table(runs: pd.DataFrame) -> pd.DataFrame:
-    """Per depth and configuration: mean and sd of test accuracy, diverged runs, seconds."""
-    return (
-        runs.groupby(["blocks", "config"])
-        .agg(
-            test_acc=("test_acc", "mean"),
-            test_acc_sd=("test_acc", "std"),
-            diverged=("diverged", "sum"),
-            seconds=("seconds", "mean"),
-        )
-        .round(3)
-    )
+def trains_by_config(
+    runs: pd.DataFrame, blocks: int, bar: float
+) -> dict[str, Estimate]:
+    """Per configuration at ``blocks`` blocks, the share of seeds whose test accuracy reaches ``bar``
+    with its exact (Clopper–Pearson) interval: the outcome is bimodal (a seed trains or diverges).
+    In the order of the runs (:data:`CONFIGS` for :func:`trainability_runs`)."""
+    at_depth = runs[runs.blocks == blocks]
+    return {
+        c: stats.k_of_n(g.test_acc >= bar)
+        for c, g in at_depth.groupby("config", sort=False)
+    }
+
+
+def seeds_text(share: Estimate) -> str:
+    """A k-of-n :class:`~reprobook.stats.Estimate` as prose: ``"2 of 3 seeds [0.09, 0.99]"``."""
+    k = round(share.mean * share.n)
+    return f"{k} of {share.n} seeds [{share.low:.2f}, {share.high:.2f}]"
+
+
+def trainability_table(runs: pd.DataFrame, bar: float) -> pd.DataFrame:
+    """Per depth and configuration: mean and sd of test accuracy, how many seeds reach ``bar``
+    (k of n, with the 95% Clopper–Pearson interval of the share), diverged runs, seconds."""
+    groups = runs.groupby(["blocks", "config"], sort=False)
+    table = groups.agg(
+        test_acc=("test_acc", "mean"),
+        test_acc_sd=("test_acc", "std"),
+        diverged=("diverged", "sum"),
+        seconds=("seconds", "mean"),
+    ).round(3)
+    trains = groups.test_acc.agg(lambda a: seeds_text(stats.k_of_n(a >= bar)))
+    return table.assign(trains=trains)[
+        ["test_acc", "test_acc_sd", "trains", "diverged", "seconds"]
+    ]
 
 
 def parallel_grid(
@@ -456,7 +480,8 @@ def parallel_grid(
     cfg: train.TrainConfig,
 ) -> pd.DataFrame:
     """Each conv net of the grid and its parallel twin, identical weights at init, trained alike:
-    one row per (dataset, blocks, filters, kernel, seed, mode) with the final losses."""
+    one row per (dataset, blocks, filters, kernel, seed, mode) with the final losses and the
+    parameter count (the twins' counts are compared by :func:`parameter_mismatch`)."""
     grid = []
     for dataset, d in datasets.items():
         cells = itertools.product(blocks, filters, kernels, range(seeds))
@@ -466,7 +491,6 @@ def parallel_grid(
             deep = models.ResidualConvNet(d.shape[0], **net)
             twin = models.ResidualConvNet(d.shape[0], **net, mode="parallel")
             twin.load_state_dict(deep.state_dict())
-            assert models.count_parameters(deep) == models.count_parameters(twin)
             for mode, m in (("sequential", deep), ("parallel", twin)):
                 train.fit(
                     m, d, cfg, seed=seed, desc=f"{dataset} {mode} L={b} f={f} k={k}"
@@ -503,3 +527,70 @@ def paired_grid(grid: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         }
     )
     return paired, diffs
+
+
+def parameter_mismatch(grid: pd.DataFrame) -> int:
+    """Largest |parameters of the parallel twin − parameters of its deep net| over the grid: 0 when
+    the truncation keeps every parameter (it only rewires the branches)."""
+    cell = ["dataset", "blocks", "filters", "kernel", "seed"]
+    counts = grid.pivot_table(index=cell, columns="mode", values="params")
+    return int((counts["parallel"] - counts["sequential"]).abs().max())
+
+
+def differences_by_dataset(diffs: pd.DataFrame) -> dict[str, dict[str, Estimate]]:
+    """Per dataset, the mean paired differences parallel − sequential (``train``, ``val``,
+    ``relative``) with percentile-bootstrap intervals over that dataset's grid cells × seeds."""
+    return {
+        dataset: {k: stats.bootstrap_ci(d[k]) for k in ("train", "val", "relative")}
+        for dataset, d in diffs.groupby(level="dataset")
+    }
+
+
+def grid_size(P) -> str:
+    """The deep-vs-parallel grid of parameters ``P``: ``"4 × 4 × 3 × 2 = 96 cells"`` (blocks ×
+    filters × kernels × datasets), each trained with ``grid_seeds`` seeds, deep and parallel."""
+    axes = [P.grid_blocks, P.grid_filters, P.grid_kernels, P.grid_datasets]
+    sizes = [len(a) for a in axes]
+    return f"{' × '.join(map(str, sizes))} = {math.prod(sizes)} cells"
+
+
+# Bermeitinger, Hrycej & Handschuh 2023 (arXiv 2309.08414), Table 2: mean losses of the sequential
+# (deep) and parallel (shallow) nets over their grid, binned by the determination ratio Q. Facts of
+# the paper, not results: (train seq, val seq, train par, val par) per dataset and Q bin.
+TABLE2 = {
+    "mnist": {
+        "Q<1": (0.00013, 0.05201, 0.00009, 0.07551),
+        "1≤Q<3": (0.01702, 0.12449, 0.02679, 0.11468),
+        "3≤Q<10": (0.03620, 0.11743, 0.05238, 0.11467),
+        "Q≥10": (0.11246, 0.13550, 0.13310, 0.14900),
+    },
+    "cifar10": {
+        "Q<1": (0.25326, 2.03107, 0.52658, 1.32386),
+        "1≤Q<3": (0.72510, 1.31691, 0.88701, 1.24884),
+        "3≤Q<10": (1.07333, 1.34721, 1.17085, 1.34227),
+        "Q≥10": (1.58608, 1.65354, 1.63449, 1.68879),
+    },
+}
+
+
+def table2_comparison(relative: dict[str, Estimate]) -> pd.DataFrame:
+    """The relative validation-loss difference (val_par − val_seq)/val_seq in %, per dataset: the
+    paper's Table 2 per Q bin beside this run's mean [95% interval] (``relative``: per dataset)."""
+    rows = {}
+    for dataset, bins in TABLE2.items():
+        row = {
+            f"paper {q}": round(100 * (v_par - v_seq) / v_seq, 1)
+            for q, (_, v_seq, _, v_par) in bins.items()
+        }
+        ours = relative.get(dataset)
+        row["this run"] = f"{ours.scaled(100):+.1f}" if ours else "not run"
+        rows[dataset] = row
+    return pd.DataFrame(rows).T.rename_axis("relative val-loss difference, %")
+
+
+def relative_text(relative: dict[str, Estimate]) -> str:
+    """Per-dataset relative differences as prose, in %: ``"+0.7% [−0.2, +1.5] on mnist; ..."``."""
+    return "; ".join(
+        f"{e.mean:+.1%} [{e.low:+.1%}, {e.high:+.1%}] on {dataset}"
+        for dataset, e in relative.items()
+    )

@@ -385,6 +385,25 @@ def points(allocs, omega: np.ndarray, sizes, bits) -> tuple[list[float], list[fl
     )
 
 
+def allocation_checks(
+    net: nn.Module, settings, dp: Allocations, randoms, P
+) -> tuple[int, int]:
+    """The two invariants of the quantized models, measured on them: the largest excess of distinct
+    weight values per output channel over ``2^k`` (every uniform setting, every DP and random
+    allocation), and the largest Σ P_i k_i − b Σ P_i of a DP or random allocation at budget ``b``."""
+    levels, size = [], []
+    for k in sorted({quant.parse_setting(s)[0] for s in settings}):
+        levels.append(quant.QuantizedModel(net, k, None).excess_levels())
+    total = sum(quant.layer_sizes(net).values())  # Σ P_i
+    for b in P.mp_budgets:
+        allocs = [dp.chosen[(b, s)] for s in SOURCES] + list(randoms[b])
+        for alloc in allocs:
+            q = quant.QuantizedModel(net, alloc, None)
+            levels.append(q.excess_levels())
+            size.append(q.size_bits() - b * total)  # Σ P_i k_i − b Σ P_i
+    return max(levels), max(size)
+
+
 def mixed_precision(
     run: Network, batches, dp: Allocations, randoms, P
 ) -> tuple[dict, dict]:
@@ -540,6 +559,8 @@ def prose(
         "low_setting": low,
         **{f"acc_low_{s}": acc[(low, s)] for s in SOURCES},
         "w8a8_diff": f"{w8a8_diff:+.4f}",
+        "w8a8_margin": f"{P.w8a8_margin:g}",
+        "real_margin": f"{P.real_margin:g}",
         **{f"rank_{s}": f"{e.mean:.2f}" for s, e in agreement.items()},
         "mp_budget": f"{b0}",
         **{f"acc_mp_{k}": acc[(b0, k)] for k in ("distilled", "uniform", "random")},

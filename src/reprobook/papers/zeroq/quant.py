@@ -176,6 +176,21 @@ class QuantizedModel(nn.Module):
         sizes = layer_sizes(self.net)
         return sum(sizes[n] * (b or 32) for n, b in self.weight_bits.items())
 
+    def excess_levels(self) -> int:
+        """Largest number of distinct weight values in one output channel of a quantized layer, minus
+        ``2^k`` at its ``k`` bits: ``<= 0`` when every channel is on its ``k``-bit grid (the check)."""
+        excess = []
+        for name, layer in quantizable_layers(self.net).items():
+            if k := self.weight_bits[name]:
+                w = layer.weight.detach().reshape(len(layer.weight), -1).sort(1).values
+                distinct = 1 + (w.diff(dim=1) != 0).sum(
+                    1
+                )  # [C_out]: values per channel
+                excess.append(int(distinct.max()) - 2**k)
+        if not excess:
+            raise ValueError("no layer is quantized: there is no grid to check")
+        return max(excess)
+
 
 def quantize_model(
     model: nn.Module,
