@@ -262,3 +262,28 @@ def test_results_outside_reprobook_run_go_beside_the_run_and_never_overwrite(
         provenance.results_path("zeroq", "smoke")
         == tmp_path / "build" / "results" / "zeroq.json"
     )
+
+
+def test_the_readme_papermill_example_runs_as_written(tmp_path):
+    readme = (REPO / "README.md").read_text()
+    [line] = [s for s in readme.splitlines() if s.startswith("papermill notebooks/")]
+    command = line.replace("out.ipynb", str(tmp_path / "out.ipynb"))
+    env = {
+        **os.environ,
+        "REPROBOOK_RESULTS": str(tmp_path / "results"),
+        "REPROBOOK_PROGRESS": "0",
+    }
+    papermill = Path(sys.executable).parent / "papermill"
+    out = subprocess.run(
+        command.replace("papermill", str(papermill), 1),
+        shell=True,
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    record = json.loads((tmp_path / "results" / "residual_expansion.json").read_text())
+    assert (
+        record["parameters"]["train_blocks"] == [8, 32] and record["preset"] == "smoke"
+    )
