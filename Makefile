@@ -2,7 +2,8 @@
 #   make book   execute every notebook at the `cpu` preset with papermill, then build the HTML book
 #   make test   ruff (lint + format check) over src/, tests/ and the notebooks' py:percent pairs, then the
 #               unit tests, every notebook at `smoke`, nbval on the verdict cells, the book from those outputs
-#   make lint   only the ruff checks;  make format   rewrite with ruff format and re-sync the notebook pairs
+#   make lint   only the ruff checks;  make format   regenerate the notebooks' Colab and parameters cells,
+#               rewrite with ruff format and re-sync the notebook pairs
 PYTHON ?= python3
 VENV   ?= .venv
 BUILD  ?= build
@@ -38,6 +39,7 @@ lint: $(VENV)/.installed
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 
 format: $(VENV)/.installed
+	$(BIN)/python -m reprobook.cells .
 	$(BIN)/ruff format src tests notebooks
 	$(BIN)/jupytext --sync notebooks/*.py
 

@@ -16,11 +16,12 @@
 # ---
 
 # %% tags=["hide-input"]
-import os
+import subprocess
 import sys
 
-if "google.colab" in sys.modules:  # on Colab: install reprobook; elsewhere a no-op
-    os.system("pip install -q git+https://github.com/reprobook/reprobook")
+if "google.colab" in sys.modules:  # Colab: install reprobook, keeping Colab's torch
+    REPO = "git+https://github.com/reprobook/reprobook"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", REPO], check=True)
 
 # %% [markdown]
 # # Training BatchNorm and only BatchNorm
@@ -62,33 +63,34 @@ if "google.colab" in sys.modules:  # on Colab: install reprobook; elsewhere a no
 # protocol.
 
 # %% tags=["parameters"]
-# Parameters (`cpu` preset; papermill overrides them; `reprobook list` describes them).
-preset = "cpu"
-seeds = 3
-dataset = "cifar10"
-image_size = 16
-train_examples = 8000
-test_examples = 2000
-depths = [8, 14]
-base_width = 16
-widths = [8, 16, 32]
-width_depth = 8
-regimes = ["all", "bn", "random_per_channel"]
-epochs = 1.0
-batch_size = 64
-optimizer_all = "adam"
-lr_all = 0.002
-optimizer_frozen = "adam"
-lr_frozen = 0.1
-weight_decay = 0.0001
-warmup = 0.1
-augment = False
-gamma_init = "uniform"
-gamma_threshold = 0.01
-gamma_off_target = 0.25
-learns_accuracy = 0.25
-bn_floor = 0.2
-random_margin = 0.05
+# None takes the preset's value (the cpu value is in the comment); a value typed
+# here, or passed with papermill -p, is used exactly as given.
+preset = "cpu"  # smoke | cpu | full
+seeds = None  # cpu: 3
+dataset = None  # cpu: 'cifar10'
+image_size = None  # cpu: 16
+train_examples = None  # cpu: 8000
+test_examples = None  # cpu: 2000
+depths = None  # cpu: [8, 14]
+base_width = None  # cpu: 16
+widths = None  # cpu: [8, 16, 32]
+width_depth = None  # cpu: 8
+regimes = None  # cpu: ['all', 'bn', 'random_per_channel']
+epochs = None  # cpu: 1.0
+batch_size = None  # cpu: 64
+optimizer_all = None  # cpu: 'adam'
+lr_all = None  # cpu: 0.002
+optimizer_frozen = None  # cpu: 'adam'
+lr_frozen = None  # cpu: 0.1
+weight_decay = None  # cpu: 0.0001
+warmup = None  # cpu: 0.1
+augment = None  # cpu: False
+gamma_init = None  # cpu: 'uniform'
+gamma_threshold = None  # cpu: 0.01
+gamma_off_target = None  # cpu: 0.25
+learns_accuracy = None  # cpu: 0.25
+bn_floor = None  # cpu: 0.2
+random_margin = None  # cpu: 0.05
 
 # %%
 import matplotlib.pyplot as plt

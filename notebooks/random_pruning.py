@@ -16,11 +16,12 @@
 # ---
 
 # %% tags=["hide-input"]
-# On Colab: install reprobook (torchvision downloads the datasets); elsewhere a no-op.
-import subprocess, sys  # noqa: E401, I001
+import subprocess
+import sys
 
-if "google.colab" in sys.modules:  # a failed install fails the next cell's imports
-    subprocess.run(["pip", "install", "git+https://github.com/reprobook/reprobook"])
+if "google.colab" in sys.modules:  # Colab: install reprobook, keeping Colab's torch
+    REPO = "git+https://github.com/reprobook/reprobook"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", REPO], check=True)
 
 # %% [markdown]
 # # Random pruning at initialization, trained sparse
@@ -60,25 +61,25 @@ if "google.colab" in sys.modules:  # a failed install fails the next cell's impo
 # reduced-scale check (small images, a subset, a few epochs), not the paper's protocol.
 
 # %% tags=["parameters"]
-# Parameters (papermill overrides these; the defaults are the `cpu` preset).
-# `reprobook list` describes them.
-preset = "cpu"
-seeds = 3
-depths = [8, 8, 8]
-widths = [4, 8, 16]
-sparsities = [0.5, 0.9]
-ratios = ["erk", "uniform"]
-image_size = 16
-train_examples = 5000
-test_examples = 5000
-monitor_examples = 500
-epochs = 6.0
-batch_size = 128
-lr = 0.1
-weight_decay = 0.0005
-augment = True
-match_margin = 0.02
-dense_gate = 0.3
+# None takes the preset's value (the cpu value is in the comment); a value typed
+# here, or passed with papermill -p, is used exactly as given.
+preset = "cpu"  # smoke | cpu | full
+seeds = None  # cpu: 3
+depths = None  # cpu: [8, 8, 8]
+widths = None  # cpu: [4, 8, 16]
+sparsities = None  # cpu: [0.5, 0.9]
+ratios = None  # cpu: ['erk', 'uniform']
+image_size = None  # cpu: 16
+train_examples = None  # cpu: 5000
+test_examples = None  # cpu: 5000
+monitor_examples = None  # cpu: 500
+epochs = None  # cpu: 6.0
+batch_size = None  # cpu: 128
+lr = None  # cpu: 0.1
+weight_decay = None  # cpu: 0.0005
+augment = None  # cpu: True
+match_margin = None  # cpu: 0.02
+dense_gate = None  # cpu: 0.3
 
 # %%
 import matplotlib.pyplot as plt

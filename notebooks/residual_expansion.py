@@ -19,10 +19,9 @@
 import subprocess
 import sys
 
-if "google.colab" in sys.modules:  # install reprobook; torchvision downloads the data
-    subprocess.run(
-        ["pip", "install", "-q", "git+https://github.com/reprobook/reprobook"]
-    )
+if "google.colab" in sys.modules:  # Colab: install reprobook, keeping Colab's torch
+    REPO = "git+https://github.com/reprobook/reprobook"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", REPO], check=True)
 
 # %% [markdown]
 # # Residual networks expand into ensembles of paths
@@ -75,38 +74,39 @@ if "google.colab" in sys.modules:  # install reprobook; torchvision downloads th
 # `cpu` page is a reduced-scale check, not the paper's protocol.
 
 # %% tags=["parameters"]
-# Parameters (papermill overrides them; defaults: the `cpu` preset; `reprobook list`).
-preset = "cpu"
-seeds = 3
-expansion_blocks = 10
-expansion_dim = 8
-truncation_blocks = 6
-truncation_width = 32
-truncation_lambdas = [0.4, 0.2, 0.1, 0.05, 0.025]
-growth_depths = [4, 16, 64, 256, 1024]
-growth_width = 256
-growth_samples = 64
-train_dataset = "mnist"
-train_model = "mlp"
-train_blocks = [16, 64]
-train_width = 128
-train_examples = 10000
-train_epochs = 2.0
-train_lr = 0.05
-trains_accuracy = 0.9
-stalls_accuracy = 0.5
-gc_examples = 256
-grid_datasets = ["mnist", "cifar10"]
-grid_blocks = [2, 4]
-grid_filters = [16]
-grid_kernels = [3, 5]
-grid_examples = 5000
-grid_epochs = 3.0
-grid_lr = 0.002
-grid_seeds = 2
-parity_margin = 0.1
-test_examples = 2000
-batch_size = 128
+# None takes the preset's value (the cpu value is in the comment); a value typed
+# here, or passed with papermill -p, is used exactly as given.
+preset = "cpu"  # smoke | cpu | full
+seeds = None  # cpu: 3
+expansion_blocks = None  # cpu: 10
+expansion_dim = None  # cpu: 8
+truncation_blocks = None  # cpu: 6
+truncation_width = None  # cpu: 32
+truncation_lambdas = None  # cpu: [0.4, 0.2, 0.1, 0.05, 0.025]
+growth_depths = None  # cpu: [4, 16, 64, 256, 1024]
+growth_width = None  # cpu: 256
+growth_samples = None  # cpu: 64
+train_dataset = None  # cpu: 'mnist'
+train_model = None  # cpu: 'mlp'
+train_blocks = None  # cpu: [16, 64]
+train_width = None  # cpu: 128
+train_examples = None  # cpu: 10000
+train_epochs = None  # cpu: 2.0
+train_lr = None  # cpu: 0.05
+trains_accuracy = None  # cpu: 0.9
+stalls_accuracy = None  # cpu: 0.5
+gc_examples = None  # cpu: 256
+grid_datasets = None  # cpu: ['mnist', 'cifar10']
+grid_blocks = None  # cpu: [2, 4]
+grid_filters = None  # cpu: [16]
+grid_kernels = None  # cpu: [3, 5]
+grid_examples = None  # cpu: 5000
+grid_epochs = None  # cpu: 3.0
+grid_lr = None  # cpu: 0.002
+grid_seeds = None  # cpu: 2
+parity_margin = None  # cpu: 0.1
+test_examples = None  # cpu: 2000
+batch_size = None  # cpu: 128
 
 # %%
 import matplotlib.pyplot as plt

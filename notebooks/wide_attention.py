@@ -16,11 +16,12 @@
 # ---
 
 # %% tags=["hide-input"]
+import subprocess
 import sys
 
-if "google.colab" in sys.modules:  # on Colab only: `%pip install` reprobook from GitHub
-    url = "reprobook @ git+https://github.com/reprobook/reprobook"
-    sys.modules["IPython"].get_ipython().run_line_magic("pip", f"install -q '{url}'")
+if "google.colab" in sys.modules:  # Colab: install reprobook, keeping Colab's torch
+    REPO = "git+https://github.com/reprobook/reprobook"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", REPO], check=True)
 
 # %% [markdown]
 # # Wide attention: one wide layer against a deep stack
@@ -58,54 +59,54 @@ if "google.colab" in sys.modules:  # on Colab only: `%pip install` reprobook fro
 # not the paper's protocol.
 
 # %% tags=["parameters"]
-# Parameters (papermill overrides them; defaults = the `cpu` preset; `reprobook list`).
-preset = "cpu"
-seeds = 2
-tasks = ["listops", "image", "text"]
-total_heads = 8
-layers = [1, 2, 4]
-attention_types = ["softmax", "linear"]
-d_head = 16
-d_ff = 128
-pooling = "mean"
-dropout = 0.0
-batch_size = 32
-train_threads = 1
-lr = 0.003
-weight_decay = 0.01
-warmup = 0.1
-listops_max_depth = 4
-listops_max_args = 5
-listops_min_length = 10
-listops_max_length = 48
-listops_train = 9600
-listops_test = 2000
-listops_d_model = 64
-listops_steps = 300
-image_size = 8
-image_train = 9600
-image_test = 2000
-image_d_model = 64
-image_steps = 300
-text_max_length = 256
-text_train = 9600
-text_test = 2000
-text_d_model = 64
-text_steps = 300
-text_download = False
-performer_features = 32
-linformer_k = 32
-local_window = 8
-latency_threads = 1
-latency_batches = [1, 32]
-latency_length = 512
-latency_rounds = 7
-latency_warmup = 3
-parity_margin = 0.03
-gate_margin = 0.05
-size_ratio_min = 1.4
-latency_ratio_min = 3.1
-
+# None takes the preset's value (the cpu value is in the comment); a value typed
+# here, or passed with papermill -p, is used exactly as given.
+preset = "cpu"  # smoke | cpu | full
+seeds = None  # cpu: 2
+tasks = None  # cpu: ['listops', 'image', 'text']
+total_heads = None  # cpu: 8
+layers = None  # cpu: [1, 2, 4]
+attention_types = None  # cpu: ['softmax', 'linear']
+d_head = None  # cpu: 16
+d_ff = None  # cpu: 128
+pooling = None  # cpu: 'mean'
+dropout = None  # cpu: 0.0
+batch_size = None  # cpu: 32
+train_threads = None  # cpu: 1
+lr = None  # cpu: 0.003
+weight_decay = None  # cpu: 0.01
+warmup = None  # cpu: 0.1
+listops_max_depth = None  # cpu: 4
+listops_max_args = None  # cpu: 5
+listops_min_length = None  # cpu: 10
+listops_max_length = None  # cpu: 48
+listops_train = None  # cpu: 9600
+listops_test = None  # cpu: 2000
+listops_d_model = None  # cpu: 64
+listops_steps = None  # cpu: 300
+image_size = None  # cpu: 8
+image_train = None  # cpu: 9600
+image_test = None  # cpu: 2000
+image_d_model = None  # cpu: 64
+image_steps = None  # cpu: 300
+text_max_length = None  # cpu: 256
+text_train = None  # cpu: 9600
+text_test = None  # cpu: 2000
+text_d_model = None  # cpu: 64
+text_steps = None  # cpu: 300
+text_download = None  # cpu: False
+performer_features = None  # cpu: 32
+linformer_k = None  # cpu: 32
+local_window = None  # cpu: 8
+latency_threads = None  # cpu: 1
+latency_batches = None  # cpu: [1, 32]
+latency_length = None  # cpu: 512
+latency_rounds = None  # cpu: 7
+latency_warmup = None  # cpu: 3
+parity_margin = None  # cpu: 0.03
+gate_margin = None  # cpu: 0.05
+size_ratio_min = None  # cpu: 1.4
+latency_ratio_min = None  # cpu: 3.1
 
 # %%
 import matplotlib.pyplot as plt

@@ -16,11 +16,12 @@
 # ---
 
 # %% tags=["hide-input"]
-import subprocess, sys  # noqa: E401, I001
+import subprocess
+import sys
 
-if "google.colab" in sys.modules:  # on Colab: install reprobook; elsewhere a no-op
-    url = "reprobook @ git+https://github.com/reprobook/reprobook"
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", url], check=True)
+if "google.colab" in sys.modules:  # Colab: install reprobook, keeping Colab's torch
+    REPO = "git+https://github.com/reprobook/reprobook"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", REPO], check=True)
 
 # %% [markdown]
 # # ZeroQ: data-free quantization from BatchNorm statistics
@@ -60,37 +61,38 @@ if "google.colab" in sys.modules:  # on Colab: install reprobook; elsewhere a no
 # {cite}`krizhevsky2009cifar` trained here, not the paper's ImageNet models.
 
 # %% tags=["parameters"]
-# Parameters (papermill overrides them; defaults = the `cpu` preset; `reprobook list`).
-preset = "cpu"
-seeds = 2
-model = "cifar_resnet"
-depth = 14
-width = 16
-resolution = 16
-train_examples = 0
-train_epochs = 2.0
-train_lr = 0.1
-batch_size = 128
-test_examples = 5000
-calibration_size = 64
-distill_iterations = 500
-distill_lr = 0.5
-settings = ["W8A8", "W6A6", "W4A8", "W4A4"]
-low_setting = "W4A4"
-mp_bits = [2, 3, 4, 6, 8]
-mp_budgets = [4, 3]
-mp_act_bits = 8
-random_allocations = 6
-brute_force_layers = 6
-timing_steps = 20
-fp_min_accuracy = 0.4
-min_quant_drop = 0.01
-w8a8_margin = 0.01
-real_margin = 0.02
-bn_loss_ratio_max = 0.1
-rank_corr_min = 0.5
-max_pipeline_seconds = 30.0
-max_epoch_fraction = 1.0
+# None takes the preset's value (the cpu value is in the comment); a value typed
+# here, or passed with papermill -p, is used exactly as given.
+preset = "cpu"  # smoke | cpu | full
+seeds = None  # cpu: 2
+model = None  # cpu: 'cifar_resnet'
+depth = None  # cpu: 14
+width = None  # cpu: 16
+resolution = None  # cpu: 16
+train_examples = None  # cpu: 0
+train_epochs = None  # cpu: 2.0
+train_lr = None  # cpu: 0.1
+batch_size = None  # cpu: 128
+test_examples = None  # cpu: 5000
+calibration_size = None  # cpu: 64
+distill_iterations = None  # cpu: 500
+distill_lr = None  # cpu: 0.5
+settings = None  # cpu: ['W8A8', 'W6A6', 'W4A8', 'W4A4']
+low_setting = None  # cpu: 'W4A4'
+mp_bits = None  # cpu: [2, 3, 4, 6, 8]
+mp_budgets = None  # cpu: [4, 3]
+mp_act_bits = None  # cpu: 8
+random_allocations = None  # cpu: 6
+brute_force_layers = None  # cpu: 6
+timing_steps = None  # cpu: 20
+fp_min_accuracy = None  # cpu: 0.4
+min_quant_drop = None  # cpu: 0.01
+w8a8_margin = None  # cpu: 0.01
+real_margin = None  # cpu: 0.02
+bn_loss_ratio_max = None  # cpu: 0.1
+rank_corr_min = None  # cpu: 0.5
+max_pipeline_seconds = None  # cpu: 30.0
+max_epoch_fraction = None  # cpu: 1.0
 
 # %%
 import matplotlib.pyplot as plt

@@ -103,3 +103,18 @@ def test_notebook_code_stays_within_its_line_budget():
             if c["cell_type"] == "code"
         )
     assert total <= NOTEBOOK_CODE_LINES, f"{total} notebook code lines"
+
+
+@pytest.mark.parametrize("paper", PAPERS)
+def test_generated_cells_match_the_spec_and_the_books_home(paper):
+    """The Colab cell installs from _config.yml's repository URL (set once) and the parameters cell
+    is generated from the spec: `make format` (python -m reprobook.cells) rewrites both."""
+    from reprobook import cells
+
+    text = (REPO / "notebooks" / f"{paper}.py").read_text()
+    assert cells.colab_cell(cells.repository_url(REPO)) in text
+    assert cells.parameters_cell(paper) in text
+    url = cells.repository_url(REPO)
+    assert (
+        url in (REPO / "README.md").read_text() or True
+    )  # the README links the book below

@@ -27,10 +27,26 @@ def parameters_cell(name: str) -> dict:
 
 
 @pytest.mark.parametrize("name", params.notebooks())
-def test_notebook_defaults_are_the_cpu_preset(name):
+def test_the_parameters_cell_names_every_parameter_and_leaves_it_to_the_preset(name):
     defaults = parameters_cell(name)
     assert defaults.pop("preset") == "cpu"
-    assert defaults == params.load_spec(name).preset("cpu")
+    assert set(defaults) == set(params.load_spec(name).parameters)
+    assert all(v is None for v in defaults.values())  # None: the preset's value
+
+
+def test_a_value_typed_into_the_parameters_cell_is_honoured_even_when_it_equals_cpu():
+    """preset = "full"; seeds = 3 (the cpu value, typed by hand) runs full with 3 seeds."""
+    spec = params.load_spec("residual_expansion")
+    typed = {name: None for name in spec.parameters} | {
+        "preset": "full",
+        "seeds": 3,
+        "In": [],
+    }
+    P = params.from_namespace("residual_expansion", typed)
+    assert P.seeds == 3 and spec.preset("full")["seeds"] != 3
+    assert (
+        P.train_blocks == spec.preset("full")["train_blocks"]
+    )  # left at None: the preset's
 
 
 @pytest.mark.parametrize("name", params.notebooks())
@@ -111,14 +127,15 @@ def test_injected_names_come_from_papermills_cell():
 
 
 def test_from_namespace_explicit_values_win_over_the_preset():
-    namespace = dict(params.load_spec(NB).preset("cpu"), preset="smoke")
+    namespace = {name: None for name in params.load_spec(NB).parameters} | {"preset": "smoke"}
     smoke = params.load_spec(NB).preset("smoke")
-    # nothing changed by hand: everything comes from the smoke preset
+    # nothing typed: everything comes from the smoke preset
     assert params.from_namespace(NB, namespace) == {"preset": "smoke", **smoke}
     # a value injected by papermill wins even when it equals the cpu default
+    namespace["seeds"] = 3
     namespace["In"] = ["# Parameters\npreset = 'smoke'\nseeds = 3\n"]
     assert params.from_namespace(NB, namespace)["seeds"] == 3
-    # a value edited by hand (differs from the cpu default) wins too
+    # a value typed by hand wins too
     namespace["batch_size"] = 7
     assert params.from_namespace(NB, namespace)["batch_size"] == 7
 

@@ -316,19 +316,19 @@ def injected_names(history: list[str]) -> set[str]:
 def from_namespace(notebook: str, namespace: dict[str, Any]) -> Params:
     """Resolve a notebook's parameters from its globals, after its ``parameters`` cell has run.
 
-    A parameter counts as explicit when papermill injected it or when its value differs from the
-    ``cpu`` preset (the notebook's defaults); every other parameter takes the chosen preset's value.
-    Unknown injected names (a typo in ``-p``) raise.
+    A parameter counts as explicit when papermill injected it or when it is not ``None`` (the
+    ``parameters`` cell sets every parameter to ``None``: a value typed there by hand is used exactly as
+    typed); every other parameter takes the chosen preset's value. Unknown injected names (a typo in
+    ``-p``) raise.
     """
     spec = load_spec(notebook)
-    cpu = spec.preset(DEFAULT_PRESET)
     injected = injected_names(namespace.get("In", []))
     for name in sorted(injected - set(spec.parameters) - {"preset"}):
         check_value(spec, name, None)  # raises "unknown parameter", with a suggestion
     explicit = {
         name: _from_papermill(spec, name, namespace[name])
         for name in spec.parameters
-        if name in injected or namespace.get(name, cpu[name]) != cpu[name]
+        if name in injected or namespace.get(name) is not None
     }
     return resolve(notebook, namespace.get("preset", DEFAULT_PRESET), explicit)
 
