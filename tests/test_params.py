@@ -127,7 +127,9 @@ def test_injected_names_come_from_papermills_cell():
 
 
 def test_from_namespace_explicit_values_win_over_the_preset():
-    namespace = {name: None for name in params.load_spec(NB).parameters} | {"preset": "smoke"}
+    namespace = {name: None for name in params.load_spec(NB).parameters} | {
+        "preset": "smoke"
+    }
     smoke = params.load_spec(NB).preset("smoke")
     # nothing typed: everything comes from the smoke preset
     assert params.from_namespace(NB, namespace) == {"preset": "smoke", **smoke}

@@ -175,3 +175,25 @@ def test_predict_gives_the_logits_of_every_example_and_correct_compares_them():
     loss, acc = train.evaluate(model, x, y)
     assert abs(loss - torch.nn.functional.cross_entropy(model(x), y).item()) < 1e-5
     assert acc == (model(x).argmax(1) == y).sum().item() / len(y)  # exactly correct / N
+
+
+def test_progress_fits_the_place(monkeypatch, capsys):
+    """Under plain papermill (no terminal, no widgets) a run reports one line, not bar fragments."""
+    monkeypatch.setenv("REPROBOOK_PROGRESS", "1")
+    monkeypatch.setattr(train.sys.stderr, "isatty", lambda: False, raising=False)
+    monkeypatch.setattr(train.importlib.util, "find_spec", lambda name: None)
+    assert train.progress_mode() == "line"
+    torch.manual_seed(0)
+    data = toy_data()
+    train.fit(
+        torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(1 * 8 * 8, 2)),
+        data,
+        train.TrainConfig(epochs=1, batch_size=32),
+        desc="toy run",
+    )
+    out = capsys.readouterr()
+    assert (
+        out.out.count("toy run:") == 1 and "test accuracy" in out.out and out.err == ""
+    )
+    monkeypatch.setenv("REPROBOOK_PROGRESS", "0")
+    assert train.progress_mode() == "off"

@@ -8,8 +8,10 @@ runs with the same seed and the same initial weights are identical on the CPU.
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import os
+import sys
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -39,6 +41,18 @@ def pick_device(name: str | None = None) -> torch.device:
 
 def progress_enabled() -> bool:
     return os.environ.get("REPROBOOK_PROGRESS", "1") not in ("0", "false", "no")
+
+
+def progress_mode() -> str:
+    """How a training run reports progress where it runs: ``"bar"`` (a live tqdm bar) in a terminal or
+    a Jupyter front end with widgets (Colab, JupyterLab); ``"line"`` (one line when the run ends) where
+    neither exists, e.g. under plain papermill, whose output notebook would otherwise fill with bar
+    fragments; ``"off"`` with ``REPROBOOK_PROGRESS=0`` (``reprobook run``)."""
+    if not progress_enabled():
+        return "off"
+    if sys.stderr.isatty() or importlib.util.find_spec("ipywidgets") is not None:
+        return "bar"
+    return "line"
 
 
 def random_crop_flip(
@@ -226,12 +240,9 @@ def fit(
     rows, diverged, order = [], False, torch.empty(0, dtype=torch.long)
     run_loss = run_correct = run_seen = 0.0
     start = last = time.perf_counter()
+    mode = progress_mode()
     bar = tqdm(
-        range(total),
-        desc=desc,
-        disable=not progress_enabled(),
-        leave=False,
-        mininterval=2,
+        range(total), desc=desc, disable=mode != "bar", leave=False, mininterval=2
     )
     for step in bar:
         k = step % steps_per_epoch
@@ -285,6 +296,13 @@ def fit(
         if diverged:
             break
     bar.close()
+    if mode == "line" and rows:
+        last_row = rows[-1]
+        print(
+            f"{desc}: {last_row['step']} steps, test accuracy {last_row['test_acc']:.3f}, "
+            f"{last_row['seconds']:.0f} s" + (" (diverged)" if diverged else ""),
+            flush=True,
+        )
     history = pd.DataFrame(rows)
     history.attrs["diverged"] = diverged
     return history
