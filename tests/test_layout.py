@@ -118,3 +118,17 @@ def test_generated_cells_match_the_spec_and_the_books_home(paper):
     assert (
         url in (REPO / "README.md").read_text() or True
     )  # the README links the book below
+
+
+def test_the_readme_links_follow_the_books_home():
+    from reprobook import cells
+
+    url = cells.repository_url(REPO)  # https://github.com/<owner>/<name>
+    owner, name = url.removeprefix("https://github.com/").split("/")
+    readme = (REPO / "README.md").read_text()
+    for paper in PAPERS:
+        assert (
+            f"colab.research.google.com/github/{owner}/{name}/blob/main/notebooks/{paper}.ipynb"
+            in readme
+        )
+    assert f"https://{owner}.github.io/{name}/" in readme

@@ -287,3 +287,55 @@ def test_the_readme_papermill_example_runs_as_written(tmp_path):
     assert (
         record["parameters"]["train_blocks"] == [8, 32] and record["preset"] == "smoke"
     )
+
+
+def test_a_notebook_error_is_one_line_that_keeps_the_fix():
+    class Executed(Exception):
+        ename = "MissingDataError"
+        evalue = "dataset 'cifar10' was not found. Looked at:\n  - /x (missing)\nFix: set REPROBOOK_DATA"
+
+    assert runner.notebook_error(Executed()) == (
+        "MissingDataError: dataset 'cifar10' was not found. Looked at: … Fix: set REPROBOOK_DATA"
+    )
+    assert runner.notebook_error(ValueError("bad")) == "ValueError: bad"
+
+
+def test_missing_data_fails_in_the_first_cell_with_one_error_line(tmp_path):
+    env = {
+        **os.environ,
+        "REPROBOOK_DATA": str(tmp_path / "empty"),
+        "REPROBOOK_DOWNLOAD": "0",
+        "REPROBOOK_CACHE": str(tmp_path / "cache"),
+    }
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "reprobook",
+            "run",
+            "zeroq",
+            "--preset",
+            "smoke",
+            "--build",
+            str(tmp_path / "b"),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert out.returncode == 1
+    [line] = out.stderr.strip().splitlines()
+    assert line.startswith(
+        "error: zeroq failed: MissingDataError: dataset 'cifar10' was not found"
+    )
+    assert "Fix: set REPROBOOK_DATA" in line
+    executed = json.loads((tmp_path / "b" / "notebooks" / "zeroq.ipynb").read_text())
+    ran = [
+        c
+        for c in executed["cells"]
+        if c["cell_type"] == "code" and c.get("execution_count")
+    ]
+    assert (
+        len(ran) <= 4
+    )  # Colab, parameters, injected parameters, start: nothing computed

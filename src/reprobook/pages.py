@@ -53,13 +53,37 @@ def _e(text: Any) -> str:
     return html.escape(str(text), quote=False)
 
 
-def _measured(m: dict | None) -> str:
+def _accuracy_unit(c: dict) -> str:
+    """Accuracies read in percent, differences of accuracies in percentage points (the papers' units);
+    anything else as measured."""
+    text = f"{c.get('name', '')} {c.get('description', '')}".lower()
+    if (
+        "accuracy" not in text
+        or "ratio" in text
+        or "slope" in text
+        or "per doubling" in text
+    ):
+        return ""
+    return (
+        "pp"
+        if ("−" in c.get("name", "") or "gap" in text or "difference" in text)
+        else "%"
+    )
+
+
+def _measured(m: dict | None, unit: str = "") -> str:
     if not m:
         return "–"
-    mean, low, high = m["mean"], m["low"], m["high"]
+    scale = 100 if unit else 1
+    mean, low, high = (
+        m[k] * scale if abs(m[k]) != float("inf") else m[k]
+        for k in ("mean", "low", "high")
+    )
+    digits = ".1f" if unit else ".3g"
+    suffix = f" {unit}" if unit == "pp" else unit
     if low == high:
-        return f"{mean:.3g}"
-    return f"{mean:.3g} [{low:.3g}, {high:.3g}]"
+        return f"{mean:{digits}}{suffix}"
+    return f"{mean:{digits}}{suffix} [{low:{digits}}, {high:{digits}}]"
 
 
 def verdict_card(record: dict[str, Any]) -> str:
@@ -84,7 +108,7 @@ def verdict_card(record: dict[str, Any]) -> str:
             detail = f"not tested at this preset: {_e(sub['not_tested'])}"
         else:
             detail = "; ".join(
-                f"{STATUS_SYMBOL[c['status']]} {_e(c['name'])}: ours {_measured(c['measured'])}"
+                f"{STATUS_SYMBOL[c['status']]} {_e(c['name'])}: ours {_measured(c['measured'], _accuracy_unit(c))}"
                 + (f", paper {_e(c['paper'])}" if c.get("paper") else "")
                 for c in sub["criteria"]
             )

@@ -93,11 +93,12 @@ def prepare_build(build: Path) -> tuple[Path, Path]:
 
 
 def notebook_error(err: Exception) -> str:
-    """The notebook's own error in one line (papermill's execution error carries its name and value)."""
+    """The notebook's own error in one line (papermill's execution error carries its name and value).
+    A message that lists where it looked (a missing dataset) keeps its first and its last line, the fix."""
     name, value = getattr(err, "ename", None), getattr(err, "evalue", None)
-    if name:
-        return f"{name}: {value}".strip()
-    return f"{type(err).__name__}: {err}".strip()
+    text = f"{name}: {value}" if name else f"{type(err).__name__}: {err}"
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[0] if len(lines) == 1 else f"{lines[0]} … {lines[-1]}"
 
 
 def run_notebooks(
