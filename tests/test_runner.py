@@ -339,3 +339,22 @@ def test_missing_data_fails_in_the_first_cell_with_one_error_line(tmp_path):
     assert (
         len(ran) <= 4
     )  # Colab, parameters, injected parameters, start: nothing computed
+
+
+def test_a_full_run_on_a_machine_without_a_gpu_is_warned_about_first(tmp_path):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    out = reprobook(
+        "run", "zeroq", "--preset", "full", "-p", "seeds", "0", "--build", str(tmp_path)
+    )
+    warning, error = out.stderr.strip().splitlines()
+    assert warning.startswith(
+        "warning: preset 'full' is sized for a GPU and none is available here"
+    )
+    assert "zeroq not measured" in warning or "zeroq ~" in warning
+    assert (
+        error.startswith("error: zeroq: parameter 'seeds' must be >= 2")
+        and out.returncode == 2
+    )
