@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
+import seaborn as sns
 
 from .stats import Estimate
 
@@ -88,22 +89,32 @@ def heatmaps(
     xlabel: str = "",
     ylabel: str = "",
     size: float = 1.8,
+    ticks: int = 4,
 ):
-    """A grid of heatmaps with a shared colour scale (d2l's ``show_heatmaps``); returns the figure."""
+    """A grid of seaborn heatmaps with one shared colour scale (d2l's ``show_heatmaps``): at most
+    ``ticks`` labelled positions per axis, so long sequences stay readable. Returns the figure."""
     ncols = ncols or len(maps)
     nrows = -(-len(maps) // ncols)
     fig, axes = plt.subplots(
         nrows, ncols, figsize=(size * ncols + 0.8, size * nrows + 0.4), squeeze=False
     )
     vmax = max(float(np.nanmax(m)) for m in maps)
-    for ax, m, title in zip(axes.flat, maps, titles):
-        image = ax.imshow(m, cmap=cmap, vmin=0, vmax=vmax)
+    for i, (ax, m, title) in enumerate(zip(axes.flat, maps, titles)):
+        step = max(1, -(-max(m.shape) // ticks))  # label every step-th position
+        sns.heatmap(
+            m,
+            ax=ax,
+            cmap=cmap,
+            vmin=0,
+            vmax=vmax,
+            cbar=i == len(maps) - 1,
+            xticklabels=step,
+            yticklabels=step,
+            square=True,
+        )
         ax.set(title=title, xlabel=xlabel)
-        ax.grid(False)
-        ax.tick_params(labelsize=6)
     for ax in axes[:, 0]:
         ax.set_ylabel(ylabel)
     for ax in list(axes.flat)[len(maps) :]:
         ax.axis("off")
-    fig.colorbar(image, ax=axes, shrink=0.8)
     return fig
