@@ -341,15 +341,16 @@ for ax, threshold in zip(axes, (P.gamma_threshold, 0.1)):
     column, net = f"below {threshold:g}", NETS.deepest
     for regime in ("all", "bn"):
         per_layer = sweep.per_layer(result.layers, net, column, regime)
-        per_layer.plot(
+        per_layer.plot(  # layers are categories: markers, no line between them
             ax=ax,
             marker="o",
-            ms=3,
+            ls="",
+            ms=4,
             color=sweep.COLORS[regime],
             label=trainable.LABELS[regime],
         )
     init = sweep.per_layer(result.layers, net, column, "bn", stage="before")
-    init.plot(ax=ax, ls=":", color=plots.GREY, label="initialization")
+    init.plot(ax=ax, ls="", marker="_", ms=8, color=plots.GREY, label="initialization")
     ax.set(
         xlabel="BatchNorm layer (forward order, shortcuts included)",
         ylabel=f"fraction with |γ| < {threshold:g}",

@@ -403,6 +403,7 @@ for ax, (metric, title) in zip(axes, titles.items()):
     ax.plot([lo, hi], [lo, hi], ls=":", color=plots.GREY)
     ax.set(xscale="log", yscale="log", title=title)
     ax.set(xlabel="sequential (deep)", ylabel="parallel (shallow)")
+    plots.tidy_log(ax)  # decades only where the axis spans several
 axes[0].legend()
 fig.suptitle("Each point: one grid cell and seed, same weights at init (dotted: equal)")
 plt.show()

@@ -44,3 +44,18 @@ def test_heatmaps_share_one_colour_scale_and_keep_few_tick_labels():
     first = fig.axes[0]
     assert len(first.get_xticklabels()) <= 4 and first.get_title() == "x"
     plt.close(fig)
+
+
+def test_tidy_log_keeps_decade_labels_only_when_the_axis_spans_several():
+    from matplotlib.ticker import NullFormatter
+
+    fig, (wide, narrow) = plt.subplots(1, 2)
+    wide.loglog([1e-3, 2.0], [1e-3, 2.0])
+    narrow.loglog([0.2, 0.5], [0.2, 0.5])
+    plots.tidy_log(wide)
+    plots.tidy_log(narrow)
+    assert isinstance(wide.xaxis.get_minor_formatter(), NullFormatter)
+    lo, hi = narrow.get_xlim()
+    shown = [v for v in narrow.get_xticks() if lo <= v <= hi]
+    assert 2 <= len(shown) <= 5 and not narrow.xaxis.get_minorticklocs().size
+    plt.close(fig)

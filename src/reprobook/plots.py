@@ -8,6 +8,12 @@ from collections.abc import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
+from matplotlib.ticker import (
+    FormatStrFormatter,
+    MaxNLocator,
+    NullFormatter,
+    NullLocator,
+)
 
 from .stats import Estimate
 
@@ -118,3 +124,18 @@ def heatmaps(
     for ax in list(axes.flat)[len(maps) :]:
         ax.axis("off")
     return fig
+
+
+def tidy_log(ax) -> None:
+    """Readable log axes: across several decades label the decades only (minor labels overlap);
+    within about a decade, four plain labels ("2.3", "2.4") instead of crowded powers of ten."""
+    for axis in (ax.xaxis, ax.yaxis):
+        lo, hi = axis.get_view_interval()
+        if axis.get_scale() != "log" or lo <= 0:
+            continue
+        if hi / lo > 10:
+            axis.set_minor_formatter(NullFormatter())
+        else:
+            axis.set_major_locator(MaxNLocator(4))
+            axis.set_major_formatter(FormatStrFormatter("%.3g"))
+            axis.set_minor_locator(NullLocator())
