@@ -79,16 +79,7 @@ class ImageData:
         self, n_train: int | None = None, n_test: int | None = None, seed: int = 0
     ) -> ImageData:
         """A fixed, class-balanced, seeded subset (``None`` or 0 keeps a split whole)."""
-        g = torch.Generator().manual_seed(seed)
-        tr = balanced_indices(self.y_train, n_train, g)
-        te = balanced_indices(self.y_test, n_test, g)
-        return replace(
-            self,
-            x_train=self.x_train[tr],
-            y_train=self.y_train[tr],
-            x_test=self.x_test[te],
-            y_test=self.y_test[te],
-        )
+        return balanced_subset(self, n_train, n_test, seed)
 
     def resized(self, size: int) -> ImageData:
         """Every image area-averaged to ``size``×``size`` (still uint8): a cheaper task for small presets."""
@@ -139,6 +130,21 @@ def normaliser(mean, std, device: torch.device | str = "cpu"):
     m = torch.tensor(list(mean), device=device).view(-1, 1, 1)  # [C, 1, 1]
     s = torch.tensor(list(std), device=device).view(-1, 1, 1)
     return lambda x: (x.to(device).float() / 255 - m) / s
+
+
+def balanced_subset(split, n_train: int | None, n_test: int | None, seed: int = 0):
+    """``split`` (a dataclass with ``x_train, y_train, x_test, y_test``) cut to a fixed, seeded,
+    class-balanced subset of each split (``None`` or 0 keeps a split whole)."""
+    g = torch.Generator().manual_seed(seed)
+    tr = balanced_indices(split.y_train, n_train, g)
+    te = balanced_indices(split.y_test, n_test, g)
+    return replace(
+        split,
+        x_train=split.x_train[tr],
+        y_train=split.y_train[tr],
+        x_test=split.x_test[te],
+        y_test=split.y_test[te],
+    )
 
 
 def balanced_indices(

@@ -21,22 +21,12 @@ from typing import Any
 import nbformat
 
 from . import params
+from .summary import (
+    CSS,
+    SYMBOL,
+)  # one colour and symbol per verdict, for the card and the grid
 
-SYMBOL = {
-    "reproduced": "✓",
-    "not reproduced": "✗",
-    "partially reproduced": "◐",
-    "inconclusive": "?",
-    "not tested": "–",
-}
 STATUS_SYMBOL = {"met": "✓", "not met": "✗", "uncertain": "?"}
-CSS = {
-    "reproduced": "rb-yes",
-    "partially reproduced": "rb-part",
-    "not reproduced": "rb-no",
-    "inconclusive": "rb-unsure",
-    "not tested": "rb-untested",
-}
 # Absolute paths of two or more parts (not a ratio such as 1/L or λ=1/√L): /home/me/x, /tmp/a/b.json
 PATH = re.compile(r"(?<![\w)\]}])(/(?:[\w.+-]+/)+)([\w.+-]+)")
 FOLDED = ("notebook.declare(", "notebook.finish(", "glue(")

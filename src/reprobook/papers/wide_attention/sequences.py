@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -91,16 +91,7 @@ class SequenceData:
         self, n_train: int | None = None, n_test: int | None = None, seed: int = 0
     ) -> SequenceData:
         """A fixed, class-balanced, seeded subset (``None`` or 0 keeps a split whole)."""
-        g = torch.Generator().manual_seed(seed)
-        tr = data.balanced_indices(self.y_train, n_train, g)
-        te = data.balanced_indices(self.y_test, n_test, g)
-        return replace(
-            self,
-            x_train=self.x_train[tr],
-            y_train=self.y_train[tr],
-            x_test=self.x_test[te],
-            y_test=self.y_test[te],
-        )
+        return data.balanced_subset(self, n_train, n_test, seed)
 
     def __repr__(self) -> str:
         return (
