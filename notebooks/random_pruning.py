@@ -70,16 +70,17 @@ widths = None  # cpu: [4, 8, 16]
 sparsities = None  # cpu: [0.5, 0.9]
 ratios = None  # cpu: ['erk', 'uniform']
 image_size = None  # cpu: 16
-train_examples = None  # cpu: 5000
-test_examples = None  # cpu: 5000
-monitor_examples = None  # cpu: 500
-epochs = None  # cpu: 6.0
+train_examples = None  # cpu: 0
+test_examples = None  # cpu: 0
+monitor_examples = None  # cpu: 1000
+epochs = None  # cpu: 4.0
 batch_size = None  # cpu: 128
 lr = None  # cpu: 0.1
 weight_decay = None  # cpu: 0.0005
 augment = None  # cpu: True
 match_margin = None  # cpu: 0.02
-dense_gate = None  # cpu: 0.3
+dense_gate = None  # cpu: 0.45
+largest_dense_gate = None  # cpu: 0.6
 
 # %%
 import matplotlib.pyplot as plt
@@ -229,6 +230,7 @@ with claim.section("training"):
     runs, curves = sweep.train_family(FAMILY, SEEDS, CONFIGS, cifar, monitor, cfg)
 dense_acc = sweep.dense_accuracy(runs)  # model → Estimate over seeds
 claim.measure("worst dense model's test accuracy", min(dense_acc, key=lambda e: e.mean))
+claim.measure("largest dense model's test accuracy", dense_acc[MODELS[-1]])
 pruned = Estimate.point(runs.pruned_max_abs.max())
 claim.measure("largest |pruned weight| after training", pruned)
 count_error = Estimate.point(runs.mask_error.max())  # weights, every layer and mask
@@ -366,6 +368,9 @@ text = {
     "params_large": f"{FAMILY[-1][2]:,}",
     "scale": SCALE,
     "seeds": len(SEEDS),
+    "epochs": f"{P.epochs:g}",
+    "dense_gate": f"{100 * P.dense_gate:g}",
+    "largest_gate": f"{100 * P.largest_dense_gate:g}",
     "pruned_max": f"{pruned.mean:g}",
     "count_error": f"{count_error.mean:.2g}",
     "dense_worst": f"{100 * min(e.mean for e in dense_acc):.1f}",
@@ -384,7 +389,12 @@ print(claim.verdict_line())
 # **Reading the verdict.** At the {glue:text}`preset` preset ({glue:text}`scale`) this
 # run took {glue:text}`minutes` minutes; the overall verdict is
 # **{glue:text}`verdict`**. The dense nets reached
-# {glue:text}`dense_worst`–{glue:text}`dense_best`% test accuracy (the gate). The two
+# {glue:text}`dense_worst`–{glue:text}`dense_best`% test accuracy (the gates, set before
+# the run from a pilot: every dense net at least {glue:text}`dense_gate`%, the largest
+# at least {glue:text}`largest_gate`%). At `cpu` the largest reference stops short of
+# 70%: a ResNet-8 of width 16 needs about 6 epochs at 16×16 pixels to pass it (72%
+# measured), which for the 3 nets × 5 configurations × 3 seeds here would take about 22
+# minutes instead of 15. The two
 # checks — the largest |pruned weight| after training ({glue:text}`pruned_max`, must be
 # 0) and the largest distance of a mask from its target count ({glue:text}`count_error`
 # weights, at most 1) — test the implementation, not the paper: they are not evidence
@@ -406,8 +416,8 @@ print(claim.verdict_line())
 #   uniform, averaged over the family.
 #
 # What a `cpu` run can and cannot show: it trains tiny nets ({glue:text}`family`;
-# {glue:text}`params_small` to {glue:text}`params_large` parameters) on a subset of
-# CIFAR-10 shrunk to small images for a few epochs — a regime where every net is far
+# {glue:text}`params_small` to {glue:text}`params_large` parameters) on all of CIFAR-10
+# shrunk to 16×16 pixels for {glue:text}`epochs` epochs — a regime where every net is far
 # from converged, so a gap measures how fast a sparse net learns as much as how much it
 # can represent, and the family spans a narrow range of sizes, far below ResNet-20 →
 # 110. A small or uncertain trend there is not evidence against the paper; the
