@@ -434,3 +434,13 @@ def test_a_sweep_without_restore_records_moved_frozen_entries(monkeypatch):
 def test_the_spec_rejects_what_the_sweeps_cannot_compare(override, message):
     with pytest.raises(params.ParameterError, match=message):
         params.resolve("batchnorm_only", "smoke", override)
+
+
+def test_output_layer_is_he_normal_fan_in_as_open_lth():
+    net = models.CifarResNet(8, 64)  # output layer 256 → 10: 2,560 weights
+    before = trainable.output_layer(net)[1].weight.std().item()
+    trainable.init_output_(net, torch.Generator().manual_seed(0))
+    weight = trainable.output_layer(net)[1].weight
+    he = (2 / weight.shape[1]) ** 0.5
+    assert abs(weight.std().item() / he - 1) < 0.05
+    assert abs(before / he - 1 / 6**0.5) < 0.05  # PyTorch's default: 0.41× the spread

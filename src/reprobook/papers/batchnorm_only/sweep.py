@@ -143,6 +143,7 @@ def run(P: Mapping, images, nets: Sequence[Net], device: str | None = None) -> S
             initial = models.CifarResNet(depth, width, in_channels=images.shape[0])
             g = torch.Generator().manual_seed(seed)
             trainable.init_batchnorm_(initial, P["gamma_init"], g)
+            trainable.init_output_(initial, g)  # open_lth: He-normal, fan-in
             before = trainable.gamma_table(initial, limits)
             gammas[("init", depth, width, seed)] = trainable.gammas(initial)
             for regime in regimes:

@@ -91,6 +91,18 @@ def init_batchnorm_(
             m.bias.zero_()
 
 
+def init_output_(model: nn.Module, generator: torch.Generator | None = None) -> None:
+    """The output layer's weight He-normal with fan-in, as open_lth initialises every layer:
+    :math:`W \\sim \\mathcal{N}(0, 2/n_{in})`. PyTorch's default (uniform, std
+    :math:`1/\\sqrt{3 n_{in}}`) is 0.41× that spread; BatchNorm does not follow the output layer,
+    so its scale reaches the logits of a frozen network unchanged."""
+    _, layer = output_layer(model)
+    fan_in = layer.weight.shape[1]
+    with torch.no_grad():
+        std = (2.0 / fan_in) ** 0.5  # kaiming_normal_(mode="fan_in", nonlinearity="relu")
+        layer.weight.copy_(torch.randn(layer.weight.shape, generator=generator) * std)
+
+
 # ---------------------------------------------------------------------------------------------
 # Choosing the trainable parameters
 
