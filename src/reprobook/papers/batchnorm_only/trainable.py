@@ -99,7 +99,9 @@ def init_output_(model: nn.Module, generator: torch.Generator | None = None) -> 
     _, layer = output_layer(model)
     fan_in = layer.weight.shape[1]
     with torch.no_grad():
-        std = (2.0 / fan_in) ** 0.5  # kaiming_normal_(mode="fan_in", nonlinearity="relu")
+        std = (
+            2.0 / fan_in
+        ) ** 0.5  # kaiming_normal_(mode="fan_in", nonlinearity="relu")
         layer.weight.copy_(torch.randn(layer.weight.shape, generator=generator) * std)
 
 
