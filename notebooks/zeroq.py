@@ -63,7 +63,7 @@ if "google.colab" in sys.modules:  # Colab: install reprobook, keeping Colab's t
 # %% tags=["parameters"]
 # None takes the preset's value (the cpu value is in the comment); a value typed
 # here, or passed with papermill -p, is used exactly as given.
-preset = "cpu"  # smoke | cpu | full
+preset = "cpu"  # smoke | cpu | gpu | full
 seeds = None  # cpu: 2
 model = None  # cpu: 'cifar_resnet'
 depth = None  # cpu: 14

@@ -207,6 +207,33 @@ def test_stage_book(tmp_path):
     assert "{doc}`/notebooks/residual_expansion`" in summary
 
 
+def test_results_of_record_appear_on_the_summary_and_in_the_card(tmp_path):
+    """A committed record of another preset (records/gpu/) is shown beside this build's cpu run:
+    its own status grid and table on the summary, one line in the claim page's card."""
+    build, records = tmp_path / "build", tmp_path / "records"
+    fake_executed_book(build)
+    write_result(build / "results", RESULT)
+    gpu = json.loads(json.dumps(RESULT))
+    gpu["preset"], gpu["verdict"] = "gpu", "reproduced"
+    gpu["provenance"]["hardware"]["gpu"] = "NVIDIA H100 80GB HBM3"
+    write_result(records / "gpu", gpu)
+    src = stage_book(build, REPO_ROOT, records_dir=records)
+    summary = (src / "book" / "summary.md").read_text()
+    assert "## Results of record: `gpu`" in summary and "NVIDIA H100" in summary
+    page = nbformat.read(src / "notebooks" / "residual_expansion.ipynb", as_version=4)
+    card = next(c.source for c in page.cells if "rb-card" in c.source)
+    assert "Results of record at other scales" in card and "<code>gpu</code>" in card
+    assert "NVIDIA H100 80GB HBM3" in card
+
+
+def test_a_book_without_records_shows_none(tmp_path):
+    build = tmp_path / "build"
+    fake_executed_book(build)
+    write_result(build / "results", RESULT)
+    src = stage_book(build, REPO_ROOT, records_dir=tmp_path / "no-records")
+    assert "Results of record" not in (src / "book" / "summary.md").read_text()
+
+
 needs_jupyter_book = pytest.mark.skipif(
     importlib.util.find_spec("jupyter_book") is None,
     reason="jupyter-book is not installed (pip install -e '.[book]')",

@@ -16,7 +16,9 @@ PACKAGE = REPO / "src" / "reprobook"
 PAPERS = sorted(
     d.name for d in (PACKAGE / "papers").iterdir() if (d / "__init__.py").is_file()
 )
-NOTEBOOK_CODE_LINES = 1100  # the five notebooks' code cells together (issue 9's budget)
+# The five notebooks' hand-written code cells together: issue 9's budget of 1,100 lines less the
+# ~170 lines of the generated Colab and parameters cells, which grow with the presets' parameters.
+NOTEBOOK_CODE_LINES = 950
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -93,6 +95,12 @@ def test_notebooks_are_committed_without_outputs(paper):
     assert not any(c.get("outputs") or c.get("execution_count") for c in code)
 
 
+def generated(cell: dict) -> bool:
+    """The parameters cell and the Colab install cell, written by ``python -m reprobook.cells``."""
+    tags = cell.get("metadata", {}).get("tags", [])
+    return "parameters" in tags or "google.colab" in "".join(cell["source"])
+
+
 def test_notebook_code_stays_within_its_line_budget():
     total = 0
     for paper in PAPERS:
@@ -100,7 +108,7 @@ def test_notebook_code_stays_within_its_line_budget():
         total += sum(
             len("".join(c["source"]).splitlines())
             for c in raw["cells"]
-            if c["cell_type"] == "code"
+            if c["cell_type"] == "code" and not generated(c)
         )
     assert total <= NOTEBOOK_CODE_LINES, f"{total} notebook code lines"
 

@@ -95,3 +95,47 @@ def test_no_accuracy_interval_leaves_zero_one(smoke_build, name):
     for c in accuracies:
         m = c["measured"]
         assert 0 <= m["low"] <= m["mean"] <= m["high"] <= 1, (c["name"], m)
+
+
+# The `gpu` preset's choices of protocol (schedules, optimizers, precision, tasks, regimes: every
+# str, bool and list[str] parameter, and these) on the `smoke` preset's shapes, so that every code
+# path a gpu run takes runs here on the CPU in seconds.
+GPU_PROTOCOL = {"betas", "eps", "lr_drops", "weight_decay"}
+GPU_SHAPE_FIXES = {
+    "residual_expansion": {"train_blocks": [3]}
+}  # a CIFAR ResNet: 3 stages
+
+
+def gpu_at_smoke_shapes(name: str) -> dict:
+    spec = params.load_spec(name)
+    smoke = spec.preset("smoke")
+    protocol = {
+        k
+        for k, p in spec.parameters.items()
+        if p["type"] in ("str", "bool", "list[str]") or k in GPU_PROTOCOL
+    }
+    shapes = {k: v for k, v in smoke.items() if k not in protocol}
+    return {**shapes, **GPU_SHAPE_FIXES.get(name, {})}
+
+
+@pytest.fixture(scope="session")
+def gpu_smoke_build(tmp_path_factory):
+    from reprobook.runner import run_notebooks
+
+    build = tmp_path_factory.mktemp("gpu-build")
+    outcomes = {
+        name: run_notebooks(REPO, [name], "gpu", gpu_at_smoke_shapes(name), build)[0]
+        for name in NOTEBOOKS
+    }
+    return build, outcomes
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_gpu_preset_runs_on_the_cpu_at_smoke_shapes(gpu_smoke_build, name):
+    build, outcomes = gpu_smoke_build
+    assert outcomes[name].ok, outcomes[name].error
+    record = json.loads((build / "results" / f"{name}.json").read_text())
+    assert record["preset"] == "gpu"
+    gpu = params.load_spec(name).preset("gpu")
+    ran = record["parameters"]
+    assert all(ran[k] == gpu[k] for k in gpu if k not in gpu_at_smoke_shapes(name))

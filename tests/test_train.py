@@ -2,6 +2,7 @@ import math
 
 import pytest
 import torch
+from torch import nn
 
 from reprobook import models, train
 from reprobook.data import ImageData
@@ -42,11 +43,66 @@ def test_crop_and_flip_are_translations_and_mirrors_of_each_image():
 
 
 def test_lr_schedule_warms_up_then_decays_to_zero():
-    factors = [train.lr_factor(s, 100, 0.1) for s in range(100)]
+    cfg = train.TrainConfig(warmup=0.1)
+    factors = [train.lr_factor(s, 100, cfg) for s in range(100)]
     assert factors[0] == pytest.approx(0.1) and factors[9] == pytest.approx(1.0)
     assert factors[-1] == pytest.approx(1 / 90) and all(
         a >= b for a, b in zip(factors[9:], factors[10:])
     )
+
+
+def test_step_schedule_is_multisteplr_stepped_per_epoch():
+    """open_lth's CIFAR protocol: ×0.1 after epochs 80 and 120 of 160 (here 10 steps an epoch),
+    compared with PyTorch's own MultiStepLR."""
+    cfg = train.TrainConfig(schedule="step", milestones=(80, 120), warmup=0.0)
+    mine = [train.lr_factor(s, 1600, cfg, steps_per_epoch=10) for s in range(1600)]
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
+    ref = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=[80, 120], gamma=0.1)
+    theirs = []
+    for _epoch in range(160):
+        theirs += [opt.param_groups[0]["lr"]] * 10
+        opt.step()
+        ref.step()
+    assert mine == pytest.approx(theirs)
+    assert mine[799] == 1.0 and mine[800] == pytest.approx(0.1)
+    assert mine[1200] == pytest.approx(0.01)
+
+
+def test_inverse_sqrt_schedule_peaks_after_warmup_then_decays_as_rsqrt():
+    """LRA: linear warm-up over 1,000 steps to the peak, then sqrt(w / step)."""
+    cfg = train.TrainConfig(schedule="inverse_sqrt", warmup_steps=1000)
+    f = [train.lr_factor(s, 5000, cfg) for s in range(5000)]
+    assert f[0] == pytest.approx(1e-3) and f[999] == pytest.approx(1.0)
+    assert f[3999] == pytest.approx(0.5)  # sqrt(1000 / 4000)
+    assert max(f) == 1.0 and all(a >= b for a, b in zip(f[999:], f[1000:]))
+
+
+def test_unknown_schedule_or_precision_is_rejected():
+    with pytest.raises(ValueError, match="schedule must be one of"):
+        train.TrainConfig(schedule="cosine")
+    with pytest.raises(ValueError, match="precision must be one of"):
+        train.TrainConfig(precision="fp8")
+
+
+def test_optimizer_options_reach_torch():
+    net = nn.Linear(3, 2)
+    plain = train.make_optimizer(net, train.TrainConfig(nesterov=False))
+    assert plain.defaults["nesterov"] is False and plain.defaults["momentum"] == 0.9
+    nesterov = train.make_optimizer(net, train.TrainConfig())
+    assert nesterov.defaults["nesterov"] is True
+    lra = train.TrainConfig(optimizer="adam", betas=(0.9, 0.98), eps=1e-9)
+    adam = train.make_optimizer(net, lra)
+    assert adam.defaults["betas"] == (0.9, 0.98) and adam.defaults["eps"] == 1e-9
+
+
+def test_config_from_parameters_takes_the_fields_they_name():
+    P = {"epochs": 3.0, "lr": 0.2, "milestones": [1, 2], "seeds": 3, "schedule": "step"}
+    cfg = train.TrainConfig.of(P, batch_size=64)
+    assert (cfg.epochs, cfg.lr, cfg.schedule, cfg.batch_size) == (3.0, 0.2, "step", 64)
+    assert cfg.milestones == (1, 2)  # a YAML list becomes a tuple
+    assert (
+        cfg.weight_decay == train.TrainConfig().weight_decay
+    )  # not named: the default
 
 
 def test_fit_learns_and_records_history():

@@ -20,7 +20,13 @@ import nbformat
 import yaml
 
 from .pages import reader_page
-from .summary import NO_RESULTS, load_results, render_summary, status_grid
+from .summary import (
+    NO_RESULTS,
+    load_records,
+    load_results,
+    render_summary,
+    status_grid,
+)
 
 LOG_TAIL_LINES = 60
 GRID_MARKER = (
@@ -66,8 +72,11 @@ def _bib_keys(book_dir: Path) -> set[str]:
     return keys
 
 
-def stage_book(build_dir: Path, repo_root: Path) -> Path:
+def stage_book(
+    build_dir: Path, repo_root: Path, records_dir: Path | None = None
+) -> Path:
     """Assemble the book sources in ``build_dir/book-src/`` (wiped first) and return that path.
+    ``records_dir`` (default ``repo_root/records``) holds the committed results of record.
 
     Raises :class:`BookError` if a notebook listed in ``_toc.yml`` has no executed copy in
     ``build_dir/notebooks/``.
@@ -100,9 +109,19 @@ def stage_book(build_dir: Path, repo_root: Path) -> Path:
     )
     (src / "notebooks").mkdir()
     results = load_results(build_dir / "results")
-    records = {r["notebook"]: r for r in results if not r.get("failed")}
+    latest = {r["notebook"]: r for r in results if not r.get("failed")}
+    of_record = load_records(records_dir or repo_root / "records")
     for path in sorted((build_dir / "notebooks").glob("*.ipynb")):
-        page = reader_page(nbformat.read(path, as_version=4), records.get(path.stem))
+        own = latest.get(path.stem)
+        others = [
+            r
+            for preset, recorded in of_record.items()
+            for r in recorded
+            if r["notebook"] == path.stem
+            and not r.get("failed")
+            and preset != (own or {}).get("preset")
+        ]
+        page = reader_page(nbformat.read(path, as_version=4), own, others)
         nbformat.write(page, src / "notebooks" / path.name)
     static = repo_root / "book" / "_static"
     if static.is_dir():
@@ -112,6 +131,7 @@ def stage_book(build_dir: Path, repo_root: Path) -> Path:
         results,
         bib_keys=_bib_keys(src / "book"),
         notebook_docs={Path(f).name for f in notebooks},
+        records=of_record,
     )
     (src / "book" / "summary.md").write_text(summary, encoding="utf-8")
     intro = src / "book" / "intro.md"

@@ -46,8 +46,13 @@ class CliError(Exception):
 
 def expected_minutes(name: str, preset: str) -> str:
     """The measured (or, for ``gpu``/``full``, estimated) run time the spec records, as text."""
-    times = params.load_spec(name).raw.get("expected_minutes", {})
-    return f"~{times[preset]:g} min" if preset in times else "not measured"
+    raw = params.load_spec(name).raw
+    times, estimated = raw.get("expected_minutes", {}), raw.get("estimated", [])
+    if preset not in times:
+        return "not measured"
+    m = times[preset]
+    text = f"~{m:g} min" if m < 120 else f"~{m / 60:.0f} h"
+    return text + (" (estimated)" if preset in estimated else "")
 
 
 def cmd_list(args) -> int:

@@ -252,13 +252,17 @@ def cifar_resnet_depth(blocks: int) -> int:
 
 def resolve_branch_scale(scale: float | str, blocks: int) -> float:
     """``scale`` is a number or one of the depth rules "1", "1/sqrt(L)", "1/L" for ``L = blocks``."""
-    rules = {"1": 1.0, "1/sqrt(L)": 1 / math.sqrt(blocks), "1/L": 1 / blocks}
+    rules = {
+        "1": lambda: 1.0,
+        "1/sqrt(L)": lambda: 1 / math.sqrt(blocks),
+        "1/L": lambda: 1 / blocks,
+    }  # lazily: a net with no blocks takes a number
     if isinstance(scale, str):
         if scale not in rules:
             raise ValueError(
                 f"branch scale rule must be one of {list(rules)}, got {scale!r}"
             )
-        return rules[scale]
+        return rules[scale]()
     return float(scale)
 
 

@@ -76,8 +76,30 @@ def _measured(m: dict | None, unit: str = "") -> str:
     return f"{mean:{digits}}{suffix} [{low:{digits}}, {high:{digits}}]"
 
 
-def verdict_card(record: dict[str, Any]) -> str:
-    """The card's HTML (one markdown cell): the run's verdict at a glance."""
+def record_line(others: list[dict[str, Any]]) -> str:
+    """One line under the card naming the results of record of other presets (``records/``)."""
+    parts = []
+    for r in others:
+        prov = r.get("provenance", {})
+        hw = prov.get("hardware", {})
+        where = hw.get("gpu") or f"{hw.get('cores', '?')}-core CPU"
+        commit = str(prov.get("git_commit") or "")[:7]
+        parts.append(
+            f"<code>{_e(r.get('preset', '?'))}</code> {SYMBOL.get(r.get('verdict'), '')} "
+            f"<strong>{_e(r.get('verdict', '?'))}</strong> ({_e(where)}"
+            + (f", commit {_e(commit)}" if commit else "")
+            + ")"
+        )
+    return (
+        '<p class="rb-records">Results of record at other scales (see the summary): '
+        + "; ".join(parts)
+        + "</p>"
+    )
+
+
+def verdict_card(record: dict[str, Any], others: list[dict[str, Any]] = ()) -> str:
+    """The card's HTML (one markdown cell): the run's verdict at a glance, and a line for each
+    result of record at another preset (``others``)."""
     verdict = record["verdict"]
     prov = record.get("provenance", {})
     hw = prov.get("hardware", {})
@@ -119,6 +141,8 @@ def verdict_card(record: dict[str, Any]) -> str:
             f'<p class="rb-checks">Implementation checks (they gate the verdict, they are not '
             f"evidence): {state}</p>"
         )
+    if others:
+        lines.append(record_line(list(others)))
     if preset != "full":
         lines.append(
             f'<p class="rb-scale">A <code>{_e(preset)}</code> run tests the claim at reduced scale: '
@@ -169,9 +193,12 @@ def _tags(cell) -> list[str]:
 
 
 def reader_page(
-    nb: nbformat.NotebookNode, record: dict[str, Any] | None
+    nb: nbformat.NotebookNode,
+    record: dict[str, Any] | None,
+    others: list[dict[str, Any]] = (),
 ) -> nbformat.NotebookNode:
-    """The executed notebook ``nb`` as the book shows it (see the module docstring)."""
+    """The executed notebook ``nb`` as the book shows it (see the module docstring); ``others``:
+    this notebook's results of record at other presets, named in its card."""
     cells = []
     title_done, figures = False, 0
     name = (record or {}).get("notebook", "page")
@@ -230,7 +257,7 @@ def reader_page(
                 "\n"
             )  # the card goes right under the title
             cells.append(nbformat.v4.new_markdown_cell(title))
-            cells.append(nbformat.v4.new_markdown_cell(verdict_card(record)))
+            cells.append(nbformat.v4.new_markdown_cell(verdict_card(record, others)))
             if rest.strip():
                 cells.append(nbformat.v4.new_markdown_cell(rest.strip()))
             title_done = True

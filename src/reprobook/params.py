@@ -29,7 +29,7 @@ from typing import Any
 
 import yaml
 
-PRESETS = ("smoke", "cpu", "full")
+PRESETS = ("smoke", "cpu", "gpu", "full")
 CALLER = "papermill"  # "cli" under `reprobook`: hints then name its flags (--preset) instead of -p
 DEFAULT_PRESET = "cpu"
 TYPES = {"int": int, "float": float, "str": str, "bool": bool}

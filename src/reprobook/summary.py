@@ -53,6 +53,21 @@ def load_results(results_dir: Path | str) -> list[dict]:
     )
 
 
+def load_records(records_dir: Path | str) -> dict[str, list[dict]]:
+    """The results of record: ``records/<preset>/*.json`` (committed runs that matter, e.g. on a
+    GPU, each beside its executed notebook), by preset in the order of :data:`params.PRESETS`."""
+    records_dir = Path(records_dir)
+    if not records_dir.is_dir():
+        return {}
+    found = {
+        p.name: load_results(p) for p in sorted(records_dir.iterdir()) if p.is_dir()
+    }
+    order = [p for p in params.PRESETS if p in found] + sorted(
+        p for p in found if p not in params.PRESETS
+    )
+    return {p: found[p] for p in order if found[p]}
+
+
 # --- formatting helpers ---------------------------------------------------------------------
 
 
@@ -240,8 +255,12 @@ def render_summary(
     *,
     bib_keys: Collection[str] | None = None,
     notebook_docs: Collection[str] = (),
+    records: dict[str, list[dict]] | None = None,
 ) -> str:
     """Return the MyST markdown of the "Claims summary" page.
+
+    ``records``: the results of record by preset (:func:`load_records`), each preset's status grid
+    and table shown after this build's, labelled by scale and hardware.
 
     ``bib_keys``: the citation keys known to the book; a result's ``paper`` is cited with
     ``{cite}`` only if it is one of them (``None``: always cite). ``notebook_docs``: names of
@@ -254,8 +273,8 @@ def render_summary(
     presets = sorted({str(r.get("preset")) for r in results})
     lines += [
         "Generated from the results files of the runs this book was built from, in book order.",
-        "Only runs with preset `full` follow the paper's protocol; numbers from `cpu` or",
-        "`smoke` runs test the claim at a reduced scale and are not directly comparable with the",
+        "Only runs with preset `full` follow the paper's protocol; numbers from `smoke`, `cpu` or",
+        "`gpu` runs test the claim at a reduced scale and are not directly comparable with the",
         "paper's.",
         "",
         "```{raw} html",
@@ -310,6 +329,31 @@ def render_summary(
         ["notebook", "verdict", "preset", "hardware", "run time", "commit"], rows
     )
 
+    for preset, recorded in (records or {}).items():
+        lines += ["", f"## Results of record: `{preset}`", ""]
+        lines += [
+            f"Committed under `records/{preset}/` with their executed notebooks; not rebuilt by",
+            "`make book`.",
+            "",
+            "```{raw} html",
+            status_grid(recorded),
+            "```",
+            "",
+        ]
+        lines += _table(
+            ["notebook", "verdict", "hardware", "run time", "commit"],
+            [
+                [
+                    _cell(r["notebook"]),
+                    _badge(r.get("verdict")),
+                    _cell(_hardware(r.get("provenance", {}))),
+                    _duration(r.get("provenance", {}).get("wall_time_s")),
+                    _commit(r.get("provenance", {})),
+                ]
+                for r in recorded
+                if not r.get("failed")
+            ],
+        )
     for r in results:
         if not r.get("failed"):
             lines += [""] + _section(r, bib_keys, notebook_docs)

@@ -102,15 +102,11 @@ def count_mismatch(counts: pd.DataFrame) -> int:
 
 
 def train_config(P: Mapping, regime: str) -> train.TrainConfig:
-    """All-parameter training uses ``optimizer_all``/``lr_all``; every frozen regime the same
-    ``optimizer_frozen``/``lr_frozen``."""
+    """The run's budget and schedule from the parameters; all-parameter training uses
+    ``optimizer_all``/``lr_all``, every frozen regime the same ``optimizer_frozen``/``lr_frozen``."""
     frozen = regime != "all"
-    return train.TrainConfig(
-        epochs=P["epochs"],
-        batch_size=P["batch_size"],
-        weight_decay=P["weight_decay"],
-        warmup=P["warmup"],
-        augment=P["augment"],
+    return train.TrainConfig.of(
+        P,
         optimizer=P["optimizer_frozen"] if frozen else P["optimizer_all"],
         lr=P["lr_frozen"] if frozen else P["lr_all"],
     )

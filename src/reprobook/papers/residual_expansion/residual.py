@@ -233,12 +233,15 @@ def log_signal_growth(
     samples: int = 64,
     seed: int = 0,
     dtype: torch.dtype = torch.float64,
+    aligned: bool = False,
 ) -> float:
     """log(E‖x_L‖² / E‖x_0‖²) for one random draw of ``depth`` He-initialised two-layer ReLU branches.
 
     The branches have no biases, so each block is positively homogeneous: x ↦ c·x maps x_i ↦ c·x_i.
     Renormalising after every block and adding up the log-norms is therefore exact, and no depth
-    (even 2^1024 growth) overflows.
+    (even 2^1024 growth) overflows. ``aligned``: each branch keeps its random gain ‖f(x)‖/‖x‖ but
+    points along its input, the worst case in which every path adds up in phase: growth
+    ≈ (1+λ)^{2L} instead of (1+λ²)^L.
     """
     torch.manual_seed(seed)
     x = torch.randn(samples, width, dtype=dtype)
@@ -247,7 +250,12 @@ def log_signal_growth(
     with torch.no_grad():
         for _ in range(depth):
             g = models.MLPBranch(width, width, norm=None).to(dtype)  # zero biases
-            x = x + lam * g(x)
+            branch = lam * g(x)
+            if aligned:  # ‖branch‖ along x: x_{l+1} = (1 + λ·gain) x_l
+                branch = (
+                    x * branch.norm(dim=1, keepdim=True) / x.norm(dim=1, keepdim=True)
+                )
+            x = x + branch
             norm = x.norm(dim=1, keepdim=True)
             log_ratio += 2 * norm.squeeze(1).log()
             x = x / norm
@@ -273,29 +281,45 @@ def growth_sweep(
                 lam=lam,
                 log_growth=log_signal_growth(depth, lam, width, samples, seed),
                 log_predicted=log_expected_growth(depth, lam),
+                log_aligned=log_signal_growth(
+                    depth, lam, width, samples, seed, aligned=True
+                ),
+                log_aligned_predicted=log_aligned_growth(depth, lam),
             )
         )
     return pd.DataFrame(rows)
 
 
-def growth_ratio(growth: pd.DataFrame, rule: str = "1") -> Estimate:
-    """Measured over predicted log growth at the deepest depth, over seeds (Student t)."""
+def growth_ratio(
+    growth: pd.DataFrame, rule: str = "1", branches: str = "random"
+) -> Estimate:
+    """Measured over predicted log growth at the deepest depth, over seeds (Student t), for
+    ``"random"`` branches against (1+λ²)^L or ``"aligned"`` ones against (1+λ)^{2L}."""
     deepest = growth[(growth.rule == rule) & (growth.depth == growth.depth.max())]
+    if branches == "aligned":
+        return mean_ci(deepest.log_aligned / deepest.log_aligned_predicted)
     return mean_ci(deepest.log_growth / deepest.log_predicted)
 
 
-def largest_growth(growth: pd.DataFrame, rule: str) -> Estimate:
-    """Per seed the largest E‖x_L‖²/‖x_0‖² over the depths, then over seeds (Student t)."""
-    return mean_ci(
-        np.exp(growth[growth.rule == rule].groupby("seed")["log_growth"].max())
-    )
+def largest_growth(
+    growth: pd.DataFrame, rule: str, branches: str = "random"
+) -> Estimate:
+    """Per seed the largest E‖x_L‖²/‖x_0‖² over the depths, then over seeds (Student t), for
+    ``"random"`` or ``"aligned"`` branches."""
+    column = "log_aligned" if branches == "aligned" else "log_growth"
+    return mean_ci(np.exp(growth[growth.rule == rule].groupby("seed")[column].max()))
 
 
 def growth_table(growth: pd.DataFrame) -> pd.DataFrame:
     """log10 of the measured and predicted growth, mean over seeds, by (depth, rule)."""
-    cols = ["log_growth", "log_predicted"]
+    cols = ["log_growth", "log_predicted", "log_aligned", "log_aligned_predicted"]
     table = growth.groupby(["depth", "rule"])[cols].mean().div(math.log(10))
-    table.columns = ["log10 measured", "log10 (1+λ²)^L"]
+    table.columns = [
+        "log10 random",
+        "log10 (1+λ²)^L",
+        "log10 aligned",
+        "log10 (1+λ)^2L",
+    ]
     return table
 
 
@@ -383,6 +407,57 @@ def label(rule: str, norm: str | None) -> str:
     return f"λ={rule}" + (" + BatchNorm" if norm else ", no norm")
 
 
+def no_block_net(
+    kind: str, input_shape: tuple[int, ...], width: int, num_classes: int = 10
+) -> nn.Module:
+    """The shallow baseline: the same embedding and classifier of ``width`` with no residual block
+    between them (an MLP with one hidden layer; a convolution, pooling and a linear layer). If a
+    deep net with a small λ is no better, its depth did nothing."""
+    if kind == "mlp":
+        return models.ResidualMLP(
+            math.prod(input_shape), num_classes, width, blocks=0, branch_scale=1.0
+        )
+    return nn.Sequential(
+        nn.Conv2d(input_shape[0], width, 3, 1, 1),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(width, num_classes),
+    )
+
+
+NO_BLOCKS = "no blocks"  # the baseline's configuration name
+
+
+def no_block_runs(
+    kind: str, input_shape: tuple[int, ...], width: int, data, cfg, seeds
+) -> pd.DataFrame:
+    """The shallow baseline trained like the deep nets (same data, budget, seeds): rows as
+    :func:`trainability_runs`, at ``blocks`` = 0."""
+    return trainability_runs(
+        lambda _b, _rule, _norm: no_block_net(kind, input_shape, width),
+        data,
+        cfg,
+        [0],
+        seeds,
+        configs=[("1", None)],
+        name=NO_BLOCKS,
+    )
+
+
+def paired_accuracy(
+    runs: pd.DataFrame, a: tuple[int, str], b: tuple[int, str]
+) -> Estimate:
+    """Test accuracy of configuration ``a`` minus ``b`` (each ``(blocks, config)``), paired within
+    a seed (same data order), Student t over the seeds."""
+
+    def acc(blocks: int, config: str) -> pd.Series:
+        sub = runs[(runs.blocks == blocks) & (runs.config == config)]
+        return sub.set_index("seed").test_acc
+
+    return mean_ci(acc(*a) - acc(*b), bounds=(-1, 1))  # a difference of accuracies
+
+
 def net_factory(
     kind: str, input_shape: tuple[int, ...], width: int
 ) -> Callable[..., nn.Module]:
@@ -399,21 +474,24 @@ def trainability_runs(
     cfg: train.TrainConfig,
     blocks: Sequence[int],
     seeds: Sequence[int],
+    configs: Sequence[tuple[str, str | None]] = CONFIGS,
+    name: str | None = None,
 ) -> pd.DataFrame:
-    """Train ``build(blocks, rule, norm)`` for every depth, configuration of :data:`CONFIGS` and seed
+    """Train ``build(blocks, rule, norm)`` for every depth, configuration of ``configs`` and seed
     (same data order per seed); one row per run with its final test accuracy and loss, whether it
-    diverged, and the trained net (column ``net``)."""
+    diverged, and the trained net (column ``net``). ``name`` replaces the configurations' labels."""
     runs = []
-    for b, (rule, norm), seed in itertools.product(blocks, CONFIGS, seeds):
+    for b, (rule, norm), seed in itertools.product(blocks, configs, seeds):
         torch.manual_seed(seed)
         net = build(b, rule, norm)
-        desc = f"L={b} {label(rule, norm)} seed {seed}"
+        config = name or label(rule, norm)
+        desc = f"L={b} {config} seed {seed}"
         history = train.fit(net, data, cfg, seed=seed, desc=desc)
         final = history.iloc[-1]
         runs.append(
             dict(
                 blocks=b,
-                config=label(rule, norm),
+                config=config,
                 rule=rule,
                 norm=norm or "none",
                 seed=seed,

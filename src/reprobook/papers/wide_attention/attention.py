@@ -30,6 +30,7 @@ the claim file (LRA text config: 4×4 = 3.49M, 2×8 = 2.43M, 1×16 = 1.91M).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import SimpleNamespace
 
@@ -482,23 +483,18 @@ def task_config(
     )
 
 
-def train_config(
-    steps: int,
-    batch_size: int,
-    n_train: int,
-    lr: float,
-    weight_decay: float,
-    warmup: float,
-) -> TrainConfig:
-    """AdamW for ``steps`` steps of ``batch_size`` (the trainer counts epochs), no augmentation."""
-    per_epoch = max(1, n_train // batch_size)
-    return TrainConfig(
-        epochs=steps / per_epoch,
-        batch_size=batch_size,
-        lr=lr,
-        weight_decay=weight_decay,
+def train_config(P: Mapping, task: str, n_train: int) -> TrainConfig:
+    """Adam for ``P[f"{task}_steps"]`` steps of ``P.batch_size`` (the trainer counts epochs) at the
+    task's peak rate ``P[f"{task}_lr"]``, warming up for ``P[f"{task}_warmup_steps"]`` steps (0: the
+    fraction ``P.warmup``), then ``P.schedule``; betas, ε and weight decay from ``P``; no
+    augmentation. LRA's ``full`` protocol: β = (0.9, 0.98), ε = 1e-9, inverse-square-root decay."""
+    per_epoch = max(1, n_train // P["batch_size"])
+    return TrainConfig.of(
+        P,
+        epochs=P[f"{task}_steps"] / per_epoch,
+        lr=P[f"{task}_lr"],
+        warmup_steps=P[f"{task}_warmup_steps"] or None,
         optimizer="adam",
-        warmup=warmup,
         augment=False,
         evals=1,
     )

@@ -187,14 +187,7 @@ def train_all(P, tasks: dict[str, SequenceData]) -> Trained:
     rows, correct, wide_models = [], {}, {}
     with latency.pinned_threads(P.train_threads or None):
         for name, task in tasks.items():
-            cfg_train = attention.train_config(
-                P[f"{name}_steps"],
-                P.batch_size,
-                len(task.x_train),
-                P.lr,
-                P.weight_decay,
-                P.warmup,
-            )
+            cfg_train = attention.train_config(P, name, len(task.x_train))
             for kind, n_layers, cfg in configs(P, name):
                 for seed in range(P.seeds):
                     model = attention.build(cfg, seed)
