@@ -73,7 +73,7 @@ def test_resolve_takes_the_preset_then_explicit_values():
 @pytest.mark.parametrize(
     "preset, overrides, message",
     [
-        ("huge", {}, "unknown preset 'huge'; choose one of smoke, cpu, full"),
+        ("huge", {}, "unknown preset 'huge'; choose one of smoke, cpu, gpu, full"),
         ("smoke", {"sedes": 3}, "unknown parameter 'sedes'; did you mean 'seeds'?"),
         (
             "smoke",

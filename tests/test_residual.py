@@ -132,12 +132,52 @@ def test_growth_estimates_from_a_hand_made_sweep():
             ),
         ]
     )
+    growth["log_aligned"] = 2 * growth.log_growth  # aligned: twice the log, by hand
+    growth["log_aligned_predicted"] = growth.log_predicted
     ratio = residual.growth_ratio(growth, "1")
     assert ratio.mean == pytest.approx(1.1) and ratio.n == 2
+    assert residual.growth_ratio(growth, "1", "aligned").mean == pytest.approx(2.2)
+    assert residual.largest_growth(growth, "1/L", "aligned").mean == pytest.approx(5.0)
     largest = residual.largest_growth(growth, "1/L")  # per seed max: 3 and 1
     assert largest.mean == pytest.approx(2.0) and largest.n == 2
     table = residual.growth_table(growth)
     assert table.loc[(8, "1"), "log10 (1+λ²)^L"] == pytest.approx(8 * math.log10(2))
+
+
+def test_aligned_branches_grow_as_one_plus_lambda_to_the_2l():
+    """Every path in phase: ‖x_L‖² ≈ (1+λ)^{2L} ‖x_0‖² (each branch keeps its random gain, ≈ 1
+    for a wide norm-preserving branch), far above the random branches' (1+λ²)^L."""
+    for lam in (1.0, 0.1):
+        aligned = residual.log_signal_growth(16, lam, 512, 16, aligned=True)
+        random = residual.log_signal_growth(16, lam, 512, 16)
+        assert aligned == pytest.approx(residual.log_aligned_growth(16, lam), rel=0.05)
+        assert aligned > random
+
+
+def test_no_block_baseline_is_the_embedding_and_classifier_alone():
+    mlp = residual.no_block_net("mlp", (1, 28, 28), 32)
+    assert len(mlp.stack.branches) == 0 and mlp(torch.randn(2, 1, 28, 28)).shape == (
+        2,
+        10,
+    )
+    conv = residual.no_block_net("resnet", (3, 32, 32), 16)
+    assert conv(torch.randn(2, 3, 32, 32)).shape == (2, 10)
+
+
+def test_paired_accuracy_differences_are_within_a_seed():
+    runs = pd.DataFrame(
+        [
+            dict(blocks=b, config=c, seed=s, test_acc=a)
+            for b, c, s, a in [
+                (8, "deep", 0, 0.9),
+                (8, "deep", 1, 0.8),
+                (0, "no blocks", 0, 0.85),
+                (0, "no blocks", 1, 0.7),
+            ]
+        ]
+    )
+    d = residual.paired_accuracy(runs, (8, "deep"), (0, "no blocks"))
+    assert d.mean == pytest.approx(0.075) and d.n == 2 and -1 <= d.low <= d.high <= 1
 
 
 def test_growth_sweep_predicts_from_the_depth_rule():
