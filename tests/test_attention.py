@@ -401,7 +401,7 @@ def hand_built_claim(P, tasks_run) -> Claim:
                         "the same ratio against the paper's average",
                         ">=",
                         P.size_ratio_min,
-                        paper="1.4x",
+                        paper="1.4×",
                     ),
                 ],
             ),
@@ -414,7 +414,7 @@ def hand_built_claim(P, tasks_run) -> Claim:
                         "median over rounds of the per-round ratio (geometric mean over attention types)",
                         ">=",
                         P.latency_ratio_min,
-                        paper="3.1x",
+                        paper="3.1×",
                     )
                     for b in P.latency_batches
                 ]

@@ -142,3 +142,15 @@ def test_a_figure_gets_its_caption_and_alt_text_from_its_comment():
         == "Accuracy against depth, per regime."
     )
     assert figure.metadata["mystnb"]["figure"]["name"] == "fig-zeroq-1"
+
+
+def test_the_card_reads_accuracies_in_percent_differences_in_points_ratios_as_times():
+    est = {"mean": 0.912, "low": 0.9, "high": 0.92, "n": 3}
+    cases = {
+        "test accuracy": ("BN-only test accuracy", "91.2% [90.0, 92.0]"),
+        "difference": ("BN-only − random accuracy", "91.2 pp [90.0, 92.0]"),
+        "ratio": ("deep / wide CPU latency, batch 1", "0.912× [0.9, 0.92]"),
+        "other": ("log GC(1/L) − log GC(1/√L)", "0.912 [0.9, 0.92]"),
+    }
+    for name, shown in cases.values():
+        assert pages.measured_text(est, pages._accuracy_unit({"name": name})) == shown

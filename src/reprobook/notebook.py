@@ -101,6 +101,27 @@ def formatted(value: Any, spec: str = ".3g") -> str:
     return str(value)
 
 
+def in_units(value: Estimate | float, unit: str) -> str:
+    """An accuracy (``"%"``) or a difference of accuracies (``"pp"``) as the prose quotes it, in the
+    papers' units and as the verdict card shows it: ``93.4% [92.9, 94.0]``, ``+0.3 pp [-0.7, 1.3]``."""
+    from .pages import measured_text
+
+    if not isinstance(value, Estimate):
+        value = Estimate.point(float(value))
+    text = measured_text(dict(mean=value.mean, low=value.low, high=value.high), unit)
+    return ("+" if unit == "pp" and value.mean > 0 else "") + text
+
+
+def percent(value: Estimate | float) -> str:
+    """An accuracy in percent: :func:`in_units` with ``"%"``."""
+    return in_units(value, "%")
+
+
+def points(value: Estimate | float) -> str:
+    """A difference of accuracies in percentage points: :func:`in_units` with ``"pp"``."""
+    return in_units(value, "pp")
+
+
 def finish(
     claim: Claim,
     P: params.Params,

@@ -44,9 +44,11 @@ def _e(text: Any) -> str:
 
 
 def _accuracy_unit(c: dict) -> str:
-    """Accuracies read in percent, differences of accuracies in percentage points (the papers' units);
-    anything else as measured."""
+    """Accuracies read in percent, differences of accuracies in percentage points (the papers' units),
+    ratios (a criterion named "a / b") as ×; anything else as measured."""
     text = f"{c.get('name', '')} {c.get('description', '')}".lower()
+    if " / " in c.get("name", ""):
+        return "×"
     if (
         "accuracy" not in text
         or "ratio" in text
@@ -61,15 +63,17 @@ def _accuracy_unit(c: dict) -> str:
     )
 
 
-def _measured(m: dict | None, unit: str = "") -> str:
+def measured_text(m: dict | None, unit: str = "") -> str:
+    """``mean [low, high]`` in ``unit``: ``"%"`` (×100), ``"pp"`` (×100, percentage points),
+    ``"×"`` or none."""
     if not m:
         return "–"
-    scale = 100 if unit else 1
+    scale = 100 if unit in ("%", "pp") else 1
     mean, low, high = (
         m[k] * scale if abs(m[k]) != float("inf") else m[k]
         for k in ("mean", "low", "high")
     )
-    digits = ".1f" if unit else ".3g"
+    digits = ".1f" if unit in ("%", "pp") else ".3g"
     suffix = f" {unit}" if unit == "pp" else unit
     if low == high:
         return f"{mean:{digits}}{suffix}"
@@ -120,7 +124,7 @@ def verdict_card(record: dict[str, Any], others: list[dict[str, Any]] = ()) -> s
             detail = f"not tested at this preset: {_e(sub['not_tested'])}"
         else:
             detail = "; ".join(
-                f"{STATUS_SYMBOL[c['status']]} {_e(c['name'])}: ours {_measured(c['measured'], _accuracy_unit(c))}"
+                f"{STATUS_SYMBOL[c['status']]} {_e(c['name'])}: ours {measured_text(c['measured'], _accuracy_unit(c))}"
                 + (f", paper {_e(c['paper'])}" if c.get("paper") else "")
                 for c in sub["criteria"]
             )

@@ -549,18 +549,18 @@ def prose(
 ):
     """The numbers the notebook's "Reading the verdict" quotes, as glue texts."""
     low, b0 = P.low_setting, P.mp_budgets[0]
-    acc = {k: f"{v.mean():.3f}" for k, v in {**correct, **mp_correct}.items()}
+    acc = {k: f"{v.mean():.1%}" for k, v in {**correct, **mp_correct}.items()}
     pipeline, epoch = timing.pipeline.mean, timing.epoch.mean
     return {
         "model_desc": run.name,
-        "fp_acc": f"{fp_acc.mean:.3f}",
+        "fp_acc": f"{fp_acc.mean:.1%}",
         "bn_before": summary.before,
         "bn_after": summary.after,
         "low_setting": low,
         **{f"acc_low_{s}": acc[(low, s)] for s in SOURCES},
-        "w8a8_diff": f"{w8a8_diff:+.4f}",
-        "w8a8_margin": f"{P.w8a8_margin:g}",
-        "real_margin": f"{P.real_margin:g}",
+        "w8a8_diff": f"{w8a8_diff.scaled(100):+.2f} pp",
+        "w8a8_margin": f"{100 * P.w8a8_margin:g} pp",
+        "real_margin": f"{100 * P.real_margin:g} pp",
         **{f"rank_{s}": f"{e.mean:.2f}" for s, e in agreement.items()},
         "mp_budget": f"{b0}",
         **{f"acc_mp_{k}": acc[(b0, k)] for k in ("distilled", "uniform", "random")},
