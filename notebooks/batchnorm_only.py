@@ -203,9 +203,9 @@ plt.show()
 # 16) and 66% (width 32).
 #
 # **The reference models stop short of 70%.** A ResNet-8 of width 16 needs about 6
-# epochs to pass 70% at this resolution (72% measured, 68 s); for the five networks ×
-# three regimes × three seeds of this sweep that would take about 25 minutes, half the
-# cpu book. The `cpu` gate therefore asks what 3 epochs reach in the pilot: a mean
+# epochs to pass 70% at this resolution (72% measured, 68 s); for the four networks ×
+# three regimes × three seeds of this sweep that would take about 33 minutes, most of
+# the cpu book. The `cpu` gate therefore asks what 3 epochs reach in the pilot: a mean
 # all-parameter accuracy of at least {glue:text}`learns_accuracy`, set before the run.
 # The networks have learned (chance is 10%), but they are far from converged, so BN-only
 # and random weights are compared early in training; the `full` preset trains 160
@@ -251,8 +251,7 @@ for ax, (key, (nets, xlabel)) in zip(axes, sweeps.items()):
 paper = "paper: BN-only ResNet-14, 32 px, 160 epochs"  # 48%: a scale, not a like point
 axes[0].plot(14, 0.48, "*", ms=11, mfc="none", color=sweep.COLORS["bn"], label=paper)
 axes[0].set_ylabel(f"test accuracy ({P.dataset}, {P.image_size}×{P.image_size})")
-fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=3)
-fig.subplots_adjust(bottom=0.34)
+fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=3)
 fig.suptitle("Accuracy against depth and width per regime (95% CI over seeds)")
 plt.show()
 

@@ -401,8 +401,8 @@ print(claim.verdict_line())
 # the run from a pilot: every dense net at least {glue:text}`dense_gate`%, the largest
 # at least {glue:text}`largest_gate`%). At `cpu` the largest reference stops short of
 # 70%: a ResNet-8 of width 16 needs about 6 epochs at 16×16 pixels to pass it (72%
-# measured), which for the 3 nets × 5 configurations × 3 seeds here would take about 22
-# minutes instead of 15. The two
+# measured), which for the 3 nets × 5 configurations × 3 seeds here would take about 25
+# minutes instead of 17. The two
 # checks — the largest |pruned weight| after training ({glue:text}`pruned_max`, must be
 # 0) and the largest distance of a mask from its target count ({glue:text}`count_error`
 # weights, at most 1) — test the implementation, not the paper: they are not evidence

@@ -216,7 +216,9 @@ def test_results_of_record_appear_on_the_summary_and_in_the_card(tmp_path):
     gpu = json.loads(json.dumps(RESULT))
     gpu["preset"], gpu["verdict"] = "gpu", "reproduced"
     gpu["provenance"]["hardware"]["gpu"] = "NVIDIA H100 80GB HBM3"
-    write_result(records / "gpu", gpu)
+    write_result(
+        records / "gpu" / "results", gpu
+    )  # a build folder: reprobook run --build
     src = stage_book(build, REPO_ROOT, records_dir=records)
     summary = (src / "book" / "summary.md").read_text()
     assert "## Results of record: `gpu`" in summary and "NVIDIA H100" in summary

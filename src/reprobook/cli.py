@@ -161,7 +161,7 @@ def cmd_book(args) -> int:
 def cmd_bench(args) -> int:
     from .bench import main as bench_main
 
-    return bench_main(steps=args.steps, batch_size=args.batch_size)
+    return bench_main(steps=args.steps, batch_size=args.batch_size, epoch=args.epoch)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -214,6 +214,11 @@ def parser() -> argparse.ArgumentParser:
     )
     bench.add_argument("--steps", type=int, default=20)
     bench.add_argument("--batch-size", type=int, default=128)
+    bench.add_argument(
+        "--epoch",
+        action="store_true",
+        help="also time one full ResNet-20 epoch with the trainer (for GPUs: ~7 min on 2 cores)",
+    )
     bench.set_defaults(func=cmd_bench)
     return p
 

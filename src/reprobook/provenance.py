@@ -101,7 +101,29 @@ def hardware() -> dict:
         cores=os.cpu_count(),
         torch_threads=torch.get_num_threads(),
         gpu=gpu,
+        cuda=torch.version.cuda if gpu else None,
+        gpu_driver=gpu_driver() if gpu else None,
         memory_gb=memory_gb,
+    )
+
+
+def gpu_driver() -> str | None:
+    """The NVIDIA driver version (``nvidia-smi``), or None where it cannot be read."""
+    import subprocess
+
+    try:
+        out = subprocess.run(
+            ["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return (
+        out.stdout.strip().splitlines()[0]
+        if out.returncode == 0 and out.stdout.strip()
+        else None
     )
 
 

@@ -54,13 +54,16 @@ def load_results(results_dir: Path | str) -> list[dict]:
 
 
 def load_records(records_dir: Path | str) -> dict[str, list[dict]]:
-    """The results of record: ``records/<preset>/*.json`` (committed runs that matter, e.g. on a
-    GPU, each beside its executed notebook), by preset in the order of :data:`params.PRESETS`."""
+    """The results of record, by preset in the order of :data:`params.PRESETS`: committed runs that
+    matter (e.g. on a GPU). ``records/<preset>/`` is a build folder — ``notebooks/`` and
+    ``results/`` — as ``reprobook run all --preset gpu --build records/gpu`` writes it."""
     records_dir = Path(records_dir)
     if not records_dir.is_dir():
         return {}
     found = {
-        p.name: load_results(p) for p in sorted(records_dir.iterdir()) if p.is_dir()
+        p.name: load_results(p / "results")
+        for p in sorted(records_dir.iterdir())
+        if p.is_dir()
     }
     order = [p for p in params.PRESETS if p in found] + sorted(
         p for p in found if p not in params.PRESETS
@@ -332,8 +335,8 @@ def render_summary(
     for preset, recorded in (records or {}).items():
         lines += ["", f"## Results of record: `{preset}`", ""]
         lines += [
-            f"Committed under `records/{preset}/` with their executed notebooks; not rebuilt by",
-            "`make book`.",
+            f"Committed under `records/{preset}/` (written by `reprobook run all --preset {preset}",
+            f"--build records/{preset}`) with their executed notebooks; not rebuilt by `make book`.",
             "",
             "```{raw} html",
             status_grid(recorded),
