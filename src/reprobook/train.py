@@ -90,38 +90,32 @@ class TrainConfig:
     ``nesterov=False``, ``schedule="step"``, ``milestones=(80, 120)``; LRA: ``adam``,
     ``betas=(0.9, 0.98)``, ``eps=1e-9``, ``schedule="inverse_sqrt"``, ``warmup_steps=1000``)."""
 
-    epochs: float = 1.0  # may be fractional: the run stops after round(epochs * steps_per_epoch) steps
+    # may be fractional: the run stops after round(epochs * steps_per_epoch) steps
+    epochs: float = 1.0
     batch_size: int = 128
     lr: float = 0.05  # the peak learning rate of every schedule
     momentum: float = 0.9
-    nesterov: bool = (
-        True  # SGD with Nesterov momentum; False: PyTorch's plain (heavy-ball) momentum
-    )
+    # SGD with Nesterov momentum; False: PyTorch's plain (heavy-ball) momentum
+    nesterov: bool = True
     weight_decay: float = 5e-4
     optimizer: str = "sgd"  # "sgd" or "adam" (AdamW: decoupled weight decay)
     betas: tuple[float, float] = (0.9, 0.999)  # Adam
     eps: float = 1e-8  # Adam
     schedule: str = "linear"  # one of SCHEDULES, see lr_factor
     warmup: float = 0.1  # fraction of the steps with a linear warm-up
-    warmup_steps: int | None = (
-        None  # a warm-up of this many steps instead of the fraction
-    )
-    milestones: tuple[
-        float, ...
-    ] = ()  # "step": epochs after which the rate is multiplied by
-    lr_gamma: float = 0.1  # ... lr_gamma (PyTorch's MultiStepLR)
-    precision: str = (
-        "fp32"  # "bf16": autocast on CUDA (the CPU always computes in fp32)
-    )
-    augment: bool = (
-        False  # random crop (pad 4 for 32 px, 2 otherwise) + flip; not for digits
-    )
+    warmup_steps: int | None = None  # a warm-up of this many steps instead
+    # "step": the rate is multiplied by lr_gamma after each of these epochs (MultiStepLR)
+    milestones: tuple[float, ...] = ()
+    lr_gamma: float = 0.1
+    # "bf16": autocast on CUDA (the CPU always computes in fp32)
+    precision: str = "fp32"
+    # random crop (pad 4 for 32 px, 2 otherwise) + flip; not for digits
+    augment: bool = False
     label_smoothing: float = 0.0
     grad_clip: float | None = None
     evals: int = 1  # evaluations on the test split per epoch (history rows)
-    channels_last: bool = (
-        True  # NHWC convolutions for image batches: 1.1–1.3× faster on the CPU
-    )
+    # NHWC convolutions for image batches: 1.1–1.3× faster on the CPU
+    channels_last: bool = True
 
     def __post_init__(self):
         if self.schedule not in SCHEDULES:
@@ -333,7 +327,10 @@ def fit(
     rows, diverged, order = [], False, torch.empty(0, dtype=torch.long)
     # Running sums stay on the device: on CUDA nothing waits for the GPU between evaluations
     # (the loss is checked for divergence there); on the CPU every step is checked.
-    run_loss = torch.zeros((), dtype=torch.float64, device=dev)
+    wide = (
+        torch.float64 if dev.type in ("cpu", "cuda") else torch.float32
+    )  # MPS: no f64
+    run_loss = torch.zeros((), dtype=wide, device=dev)
     run_correct = torch.zeros((), dtype=torch.long, device=dev)
     run_seen, check_every_step = 0, dev.type == "cpu"
     # augmentation draws on the device's own generator: no host copy per step on CUDA
@@ -368,7 +365,7 @@ def fit(
             opt.step()
             if after_step is not None:
                 after_step()
-            run_loss += loss.detach().double() * len(yb)
+            run_loss += loss.detach().to(wide) * len(yb)
             run_correct += (logits.argmax(1) == yb).sum()
             run_seen += len(yb)
         at_eval = (step + 1) % eval_every == 0 or step + 1 == total
