@@ -357,6 +357,56 @@ def test_a_subclaim_not_tested_at_a_preset_is_declared_and_left_out():
     assert other.tested("b")
 
 
+def test_a_criterion_not_tested_at_a_preset_is_measured_shown_and_not_judged():
+    spec = {
+        "title": "T",
+        "statement": "S",
+        "subclaims": [
+            {
+                "name": "a",
+                "criteria": [
+                    {"name": "x", "require": ">= 0.9"},
+                    {
+                        "name": "slope {ds}",
+                        "for_each": {"ds": "datasets"},
+                        "require": "> 0",
+                        "not_tested": {"cpu": "pilot: {ds} needs 40 seeds"},
+                    },
+                ],
+            },
+            {
+                "name": "b",
+                "criteria": [
+                    {"name": "z", "require": "> 0", "not_tested": {"cpu": "too few"}}
+                ],
+            },
+        ],
+    }
+    claim = declared({"preset": "cpu", "datasets": ["m"]}, spec)
+    slope = claim.subclaims[0].criteria[1]
+    assert (
+        slope.not_tested == "pilot: m needs 40 seeds" and slope.status == "not tested"
+    )
+    claim.measure("x", Estimate(0.95, 0.93, 0.97, 3))
+    claim.measure("slope m", Estimate(-0.5, -0.9, -0.1, 3))  # would be "not met"
+    claim.measure("z", Estimate(-0.5, -0.9, -0.1, 3))
+    # judged on x alone; b has nothing judged, so b is not tested as a whole
+    assert claim.subclaim_verdicts() == {"a": "reproduced", "b": "not tested"}
+    assert claim.verdict() == "reproduced"
+    record = claim.to_dict()["subclaims"][0]["criteria"][1]
+    assert record["status"] == "not tested" and record["measured"]["mean"] == -0.5
+    assert record["not_tested"] == "pilot: m needs 40 seeds"
+    declared_rows = claim.declare().set_index("criterion")
+    assert declared_rows.loc["slope m", "kind"] == "not tested"
+    assert declared_rows.loc["slope m", "description"] == "pilot: m needs 40 seeds"
+    # the same spec at another preset judges it
+    other = declared({"preset": "gpu", "datasets": ["m"]}, spec)
+    other.measure("x", Estimate(0.95, 0.93, 0.97, 3))
+    other.measure("slope m", Estimate(-0.5, -0.9, -0.1, 3))
+    other.measure("z", Estimate(0.5, 0.1, 0.9, 3))
+    assert other.subclaim_verdicts() == {"a": "partially reproduced", "b": "reproduced"}
+
+
 def test_a_failed_check_makes_the_claim_inconclusive_whatever_the_evidence():
     claim = declared()
     claim.measure("identity", Estimate.point(1e-3))  # the expansion is not exact: a bug

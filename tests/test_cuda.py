@@ -108,6 +108,23 @@ def test_trainer_is_deterministic_on_cuda():
     assert a.equals(b)
 
 
+def test_compiled_training_learns_on_cuda():
+    """TrainConfig(compile=True): inductor on the GPU trains the same model to a similar loss."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.randint(0, 256, (1024, 3, 16, 16), dtype=torch.uint8, generator=g)
+    y = (x.float().mean((1, 2, 3)) > 127.5).long()  # an easy, learnable label
+    images = ImageData("toy", x[:768], y[:768], x[768:], y[768:], ("0", "1"), "random")
+    losses = []
+    for compile_ in (False, True):
+        torch.manual_seed(0)
+        cfg = train.TrainConfig(epochs=3, batch_size=64, compile=compile_)
+        h = train.fit(
+            models.CifarResNet(8, 8, num_classes=2), images, cfg, device="cuda"
+        )
+        losses.append(h.train_loss.iloc[-1])
+    assert losses[1] == pytest.approx(losses[0], rel=0.2, abs=0.05)
+
+
 def test_every_notebook_runs_at_smoke_on_cuda(tmp_path):
     from pathlib import Path
 

@@ -102,8 +102,9 @@ def test_no_accuracy_interval_leaves_zero_one(smoke_build, name):
 # path a gpu run takes runs here on the CPU in seconds.
 GPU_PROTOCOL = {"betas", "eps", "lr_drops", "weight_decay"}
 GPU_SHAPE_FIXES = {
-    "residual_expansion": {"train_blocks": [3]}
-}  # a CIFAR ResNet: 3 stages
+    "residual_expansion": {"train_blocks": [3]},  # a CIFAR ResNet: 3 stages
+    "zeroq": {"depth": 20, "width": 16, "resolution": 32},  # the model of record
+}
 
 
 def gpu_at_smoke_shapes(name: str) -> dict:

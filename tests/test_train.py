@@ -138,6 +138,26 @@ def test_fit_is_deterministic_on_cpu_with_augmentation():
     assert all(torch.equal(a, b) for a, b in zip(results[0][1], results[1][1]))
 
 
+def test_compile_trains_through_torch_compile_and_matches_eager(monkeypatch):
+    compiled = []
+
+    def eager_compile(
+        model,
+    ):  # the eager backend: dynamo traces, no C++ build in a unit test
+        compiled.append(model)
+        return torch.compile(model, backend="eager")
+
+    monkeypatch.setattr(train, "_compile", eager_compile)
+    data, runs = toy_data(), []
+    for compile_ in (False, True):
+        torch.manual_seed(3)
+        net = models.ResidualMLP(64, 2, width=16, blocks=2)
+        cfg = train.TrainConfig(epochs=1, batch_size=32, compile=compile_)
+        runs.append(train.fit(net, data, cfg, seed=7).train_loss.tolist())
+    assert len(compiled) == 1 and isinstance(compiled[0], models.ResidualMLP)
+    assert runs[1] == pytest.approx(runs[0], rel=1e-5)
+
+
 def test_divergence_stops_training_and_is_flagged():
     torch.manual_seed(0)
     net = models.ResidualMLP(64, 2, width=16, blocks=32, branch_scale=1.0)

@@ -20,8 +20,10 @@ Three kinds of requirement, kept apart:
 
 A sub-claim is *reproduced* when all its criteria are met, *not reproduced* when none is met and none is
 uncertain, *inconclusive* when nothing is met but something is uncertain, and *partially reproduced*
-otherwise. A sub-claim that a preset cannot test is declared *not tested* before the run, with the reason,
-and left out of the claim's verdict, which combines the tested sub-claims' verdicts the same way.
+otherwise. A sub-claim — or one criterion of it — that a preset cannot test is declared *not tested*
+before the run, with the reason (e.g. a pilot's interval showing that the preset's seeds cannot decide
+it), and left out of the verdict: its number is still measured and shown, but not judged. The claim's
+verdict combines the tested sub-claims' verdicts the same way.
 """
 
 from __future__ import annotations
@@ -56,6 +58,8 @@ class Criterion:
     threshold: float
     paper: str = ""
     measured: Estimate | None = None
+    # why this preset cannot decide it (declared before the run); "" = judged
+    not_tested: str = ""
 
     def __post_init__(self):
         if self.comparison not in (*COMPARISONS, WITHIN):
@@ -73,6 +77,8 @@ class Criterion:
 
     @property
     def status(self) -> str:
+        if self.not_tested:
+            return NOT_TESTED
         if self.measured is None:
             raise ValueError(f"criterion {self.name!r} has no measurement yet")
         low, high = self.measured.low, self.measured.high
@@ -108,12 +114,22 @@ class SubClaim:
         ""  # why this preset cannot test it (declared before the run); "" = tested
     )
 
+    @property
+    def judged(self) -> list[Criterion]:
+        """The criteria this preset decides (not those declared not tested)."""
+        return [c for c in self.criteria if not c.not_tested]
+
+    @property
+    def untested(self) -> bool:
+        """Declared not tested as a whole, or every one of its criteria is."""
+        return bool(self.not_tested) or not self.judged
+
     def verdict(self) -> str:
-        if self.not_tested:
+        if self.untested:
             return NOT_TESTED
         if any(g.status != "met" for g in self.gates):
             return "inconclusive"
-        return combine([STATUS_VERDICT[c.status] for c in self.criteria])
+        return combine([STATUS_VERDICT[c.status] for c in self.judged])
 
 
 def combine(verdicts: list[str]) -> str:
@@ -173,7 +189,8 @@ class Claim:
                   not_tested: {smoke: "why this preset cannot show it"}   # optional, per preset
                   criteria:
                     - {name: "val loss {dataset}", for_each: {dataset: grid_datasets},
-                       require: "within ±{parity_margin}", description: ..., paper: ...}
+                       require: "within ±{parity_margin}", description: ..., paper: ...,
+                       not_tested: {cpu: "why cpu cannot decide it"}}   # optional, per preset
                   gates: [...]          # optional, same form
               gates: [...]              # optional, claim-level
 
@@ -201,6 +218,12 @@ class Claim:
                     out.append(criterion(c, extra))
             return out
 
+        preset = values.get("preset")
+
+        def untested(entry: dict[str, Any], extra=None) -> str:
+            reasons = entry.get("not_tested") or {}
+            return fill(reasons.get(preset), extra) if preset else ""
+
         def criterion(c: dict[str, Any], extra: dict[str, Any]) -> Criterion:
             name = fill(c["name"], extra)
             require = fill(c["require"], extra)
@@ -217,9 +240,9 @@ class Claim:
                 match[1],
                 float(match[2]),
                 paper=fill(c.get("paper"), extra),
+                not_tested=untested(c, extra),
             )
 
-        preset = values.get("preset")
         subclaims = [
             SubClaim(
                 fill(s["name"]),
@@ -227,9 +250,7 @@ class Claim:
                 criteria(s["criteria"]),
                 criteria(s.get("gates", [])),
                 timed=bool(s.get("timed", False)),
-                not_tested=fill((s.get("not_tested") or {}).get(preset))
-                if preset
-                else "",
+                not_tested=untested(s),
             )
             for s in spec["subclaims"]
         ]
@@ -250,11 +271,11 @@ class Claim:
         """The requirements, fixed before any experiment runs: one row each."""
         rows = [
             dict(
-                kind=kind,
+                kind="not tested" if c.not_tested else kind,
                 subclaim=sub,
                 criterion=c.name,
                 requirement=c.requirement,
-                description=c.description,
+                description=c.not_tested or c.description,
                 paper=c.paper,
             )
             for kind, sub, c in self._rows()
@@ -324,7 +345,7 @@ class Claim:
         blocked = self.failed_checks() or any(g.status != "met" for g in self.gates)
         return {
             s.name: NOT_TESTED
-            if s.not_tested
+            if s.untested
             else "inconclusive"
             if blocked
             else s.verdict()
@@ -341,7 +362,7 @@ class Claim:
         failed_gates = [g.name for g in self.gates if g.status != "met"]
         if failed_gates:
             return f"sanity gate not met: {', '.join(failed_gates)}"
-        if all(s.not_tested for s in self.subclaims):
+        if all(s.untested for s in self.subclaims):
             return "nothing is tested at this preset"
         return ""
 
@@ -391,7 +412,7 @@ class Claim:
         if self.checks:
             failed = self.failed_checks()
             checks = f" [checks: {'FAILED ' + ', '.join(failed) if failed else f'all {len(self.checks)} passed'}]"
-        timed = [s.name for s in self.subclaims if s.timed and not s.not_tested]
+        timed = [s.name for s in self.subclaims if s.timed and not s.untested]
         if not timed:
             return f"VERDICT {self.notebook}: {self.verdict()} ({parts}){checks}"
         return (
@@ -407,8 +428,9 @@ class Claim:
                 paper=c.paper,
                 threshold=c.threshold,
                 comparison=c.comparison,
-                measured=c.measured.to_dict(),
+                measured=c.measured.to_dict() if c.measured else None,
                 status=c.status,
+                not_tested=c.not_tested,
             )
 
         verdicts = self.subclaim_verdicts()

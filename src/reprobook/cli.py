@@ -164,9 +164,24 @@ def cmd_bench(args) -> int:
     return bench_main(steps=args.steps, batch_size=args.batch_size, epoch=args.epoch)
 
 
-def cmd_train_record(args) -> int:
-    from .papers.zeroq import record
+def record_module(notebook: str):
+    """A paper's model of record, where it has one: ``reprobook.papers.<notebook>.record``
+    (``fit``, ``describe``, ``FOLDER``, ``MIN_ACCURACY``)."""
+    import importlib
 
+    try:
+        return importlib.import_module(f"reprobook.papers.{notebook}.record")
+    except ModuleNotFoundError:
+        raise CliError(
+            f"{notebook} has no model of record; only {', '.join(RECORDS)} do"
+        ) from None
+
+
+RECORDS = ("zeroq",)  # the notebooks with a committed model of record
+
+
+def cmd_train_record(args) -> int:
+    record = record_module(args.notebook)
     meta = record.fit(Path(args.out) if args.out else record.FOLDER)
     print(record.describe(meta))
     if meta["test_accuracy"]["mean"] < record.MIN_ACCURACY:
@@ -238,7 +253,7 @@ def parser() -> argparse.ArgumentParser:
         "train-record",
         help="retrain a committed model of record (ZeroQ's CIFAR-10 ResNet-20: ~80 min on 2 cores)",
     )
-    record.add_argument("notebook", choices=["zeroq"])
+    record.add_argument("notebook", choices=RECORDS)
     record.add_argument(
         "--out", help="folder for the weights and provenance (default: the package's)"
     )

@@ -26,7 +26,7 @@ from .summary import (
     SYMBOL,
 )  # one colour and symbol per verdict, for the card and the grid
 
-STATUS_SYMBOL = {"met": "✓", "not met": "✗", "uncertain": "?"}
+STATUS_SYMBOL = {"met": "✓", "not met": "✗", "uncertain": "?", "not tested": "–"}
 # Absolute paths of two or more parts (not a ratio such as 1/L or λ=1/√L): /home/me/x, /tmp/a/b.json
 PATH = re.compile(r"(?<![\w)\]}])(/(?:[\w.+-]+/)+)([\w.+-]+)")
 FOLDED = ("notebook.declare(", "notebook.finish(", "glue(")
@@ -126,6 +126,11 @@ def verdict_card(record: dict[str, Any], others: list[dict[str, Any]] = ()) -> s
             detail = "; ".join(
                 f"{STATUS_SYMBOL[c['status']]} {_e(c['name'])}: ours {measured_text(c['measured'], _accuracy_unit(c))}"
                 + (f", paper {_e(c['paper'])}" if c.get("paper") else "")
+                + (
+                    " (not tested at this preset: not judged)"
+                    if c.get("not_tested")
+                    else ""
+                )
                 for c in sub["criteria"]
             )
         lines.append(

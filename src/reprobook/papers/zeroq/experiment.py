@@ -20,7 +20,7 @@ from torch import nn
 
 from ... import checkpoints, data, models, train
 from ...stats import Estimate, paired_difference
-from . import distill, pareto, quant
+from . import distill, pareto, quant, record
 
 SOURCES = [
     "distilled",
@@ -49,6 +49,7 @@ class Network:
     train_seconds: float
     name: str  # e.g. "CifarResNet-14 (width 16, 16px)"
     real_from: str  # where the real calibration images come from
+    origin: str = ""  # the model of record's provenance line (empty otherwise)
 
     @property
     def imagenet(self) -> bool:
@@ -62,6 +63,8 @@ class Network:
     def where(self) -> str:
         if self.imagenet:
             return "torchvision, pretrained"
+        if self.origin:
+            return "the committed model of record"
         return "trained in this run" if self.trained else "loaded from the cache"
 
     def __str__(self) -> str:
@@ -71,6 +74,8 @@ class Network:
             f"{n_layers} quantizable layers, input {self.shape}; {self.where}"
         )
         took = f" (training took {self.train_seconds:.0f} s)"
+        if self.origin:
+            return f"{text}:\n  {self.origin}"
         return text if self.imagenet else text + took
 
     def correct(self, weight_bits, act_bits, calibrations: Mapping) -> np.ndarray:
@@ -94,7 +99,10 @@ class Network:
 
 def network(P, device: torch.device) -> Network:
     """torchvision's pretrained ``P.model`` on ImageNet where ``$REPROBOOK_IMAGENET`` and its weights
-    are available (else a message and the fallback), or the CIFAR ResNet trained here (cached)."""
+    are available (else a message and the fallback), the committed ResNet-20 of record
+    (``"record"``), or the CIFAR ResNet trained here (cached)."""
+    if P.model == "record":
+        return _record(P, device)
     if P.model != "cifar_resnet":
         try:
             return _imagenet(P, device)
@@ -133,9 +141,36 @@ def _imagenet(P, device: torch.device) -> Network:
     )
 
 
-def _cifar(P, device: torch.device) -> Network:
+def _cifar_images(P) -> data.ImageData:
     cifar = data.load("cifar10").subset(P.train_examples, P.test_examples, seed=0)
-    cifar = cifar.resized(P.resolution)
+    return cifar.resized(P.resolution)
+
+
+def _record(P, device: torch.device) -> Network:
+    """The committed CIFAR-10 ResNet-20 (:mod:`.record`), trained once, loaded with its history."""
+    net, meta = record.load()
+    cifar = _cifar_images(P)
+    return Network(
+        net.to(device).eval(),
+        data.normaliser(cifar.mean, cifar.std, device),
+        cifar.x_test,
+        cifar.y_test,
+        cifar.x_train,
+        cifar.y_train,
+        cifar.mean,
+        cifar.std,
+        50_000,
+        pd.DataFrame(meta["history"]),
+        False,
+        float(meta["train_seconds"]),
+        f"CifarResNet-{record.DEPTH} (width {record.WIDTH}, {record.RESOLUTION}px)",
+        "CIFAR-10 training images",
+        record.describe(meta),
+    )
+
+
+def _cifar(P, device: torch.device) -> Network:
+    cifar = _cifar_images(P)
     cfg = train.TrainConfig(
         epochs=P.train_epochs,
         batch_size=P.batch_size,
@@ -515,6 +550,10 @@ def timing(
             f"{P.train_epochs:g} epochs of {len(run.y_pool):,} images, augmentation and "
             "evaluations included)"
         )
+    elif run.origin:
+        note = (
+            f"(the model of record's training, once: {run.train_seconds / 60:.0f} min)"
+        )
     return Timing(
         stages,
         step_seconds,
@@ -531,6 +570,7 @@ def numbers(run: Network, summary, correct, mp_correct, agreement, timing: Timin
     """What the results file records besides the criteria: accuracies, losses, times."""
     return {
         "model": run.name,
+        "model_of_record": run.origin or None,
         "test_images": len(run.y_test),
         "real_calibration_images": run.real_from,
         "bn_loss_before": summary.before,
