@@ -154,3 +154,31 @@ def test_the_card_reads_accuracies_in_percent_differences_in_points_ratios_as_ti
     }
     for name, shown in cases.values():
         assert pages.measured_text(est, pages._accuracy_unit({"name": name})) == shown
+
+
+def test_a_criterion_not_tested_at_the_preset_is_shown_with_its_number_and_not_judged():
+    record = {
+        **RECORD,
+        "subclaims": [
+            {
+                "name": "gap shrinks",
+                "verdict": "reproduced",
+                "criteria": [
+                    {
+                        "name": "ERK slope",
+                        "status": "met",
+                        "measured": {"mean": -0.02, "low": -0.03, "high": -0.01},
+                    },
+                    {
+                        "name": "uniform slope",
+                        "status": "not tested",
+                        "not_tested": "pilot: needs 14 seeds",
+                        "measured": {"mean": -0.01, "low": -0.03, "high": 0.01},
+                    },
+                ],
+            }
+        ],
+    }
+    card = pages.verdict_card(record)
+    assert "✓ ERK slope" in card
+    assert "– uniform slope: ours -0.01 [-0.03, 0.01] (not tested at this preset" in card
