@@ -141,15 +141,18 @@ def _imagenet(P, device: torch.device) -> Network:
     )
 
 
-def _cifar_images(P) -> data.ImageData:
+def _images(P) -> data.ImageData:
+    """The run's CIFAR-10 subset, area-resized to ``P.resolution``."""
     cifar = data.load("cifar10").subset(P.train_examples, P.test_examples, seed=0)
     return cifar.resized(P.resolution)
 
 
-def _record(P, device: torch.device) -> Network:
-    """The committed CIFAR-10 ResNet-20 (:mod:`.record`), trained once, loaded with its history."""
-    net, meta = record.load()
-    cifar = _cifar_images(P)
+def _cifar_network(
+    P, net: nn.Module, device: torch.device, history, trained, seconds, origin=""
+) -> Network:
+    """``net`` with the CIFAR-10 images of the run: the test images it is judged on, and the
+    training images real calibration batches are drawn from."""
+    cifar = _images(P)
     return Network(
         net.to(device).eval(),
         data.normaliser(cifar.mean, cifar.std, device),
@@ -160,17 +163,26 @@ def _record(P, device: torch.device) -> Network:
         cifar.mean,
         cifar.std,
         50_000,
-        pd.DataFrame(meta["history"]),
-        False,
-        float(meta["train_seconds"]),
-        f"CifarResNet-{record.DEPTH} (width {record.WIDTH}, {record.RESOLUTION}px)",
+        history,
+        trained,
+        seconds,
+        f"CifarResNet-{P.depth} (width {P.width}, {P.resolution}px)",
         "CIFAR-10 training images",
-        record.describe(meta),
+        origin,
+    )
+
+
+def _record(P, device: torch.device) -> Network:
+    """The committed CIFAR-10 ResNet-20 (:mod:`.record`), trained once, loaded with its history
+    (the notebook has checked that ``P``'s depth, width and resolution are the record's)."""
+    net, meta = record.load()
+    history, seconds = pd.DataFrame(meta["history"]), float(meta["train_seconds"])
+    return _cifar_network(
+        P, net, device, history, False, seconds, record.describe(meta)
     )
 
 
 def _cifar(P, device: torch.device) -> Network:
-    cifar = _cifar_images(P)
     cfg = train.TrainConfig(
         epochs=P.train_epochs,
         batch_size=P.batch_size,
@@ -201,23 +213,10 @@ def _cifar(P, device: torch.device) -> Network:
         f"zeroq-cifar-resnet{P.depth}",
         build,
         spec,
-        lambda m: train.fit(m, cifar, cfg, seed=0, desc="train"),
+        lambda m: train.fit(m, _images(P), cfg, seed=0, desc="train"),
     )
-    return Network(
-        cached.model.to(device).eval(),
-        data.normaliser(cifar.mean, cifar.std, device),
-        cifar.x_test,
-        cifar.y_test,
-        cifar.x_train,
-        cifar.y_train,
-        cifar.mean,
-        cifar.std,
-        50_000,
-        cached.history,
-        cached.trained,
-        cached.train_seconds,
-        f"CifarResNet-{P.depth} (width {P.width}, {P.resolution}px)",
-        "CIFAR-10 training images",
+    return _cifar_network(
+        P, cached.model, device, cached.history, cached.trained, cached.train_seconds
     )
 
 
