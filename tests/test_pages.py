@@ -181,4 +181,6 @@ def test_a_criterion_not_tested_at_the_preset_is_shown_with_its_number_and_not_j
     }
     card = pages.verdict_card(record)
     assert "✓ ERK slope" in card
-    assert "– uniform slope: ours -0.01 [-0.03, 0.01] (not tested at this preset" in card
+    assert (
+        "– uniform slope: ours -0.01 [-0.03, 0.01] (not tested at this preset" in card
+    )

@@ -65,3 +65,55 @@ def test_fit_writes_weights_that_load_with_their_provenance(
     assert loaded["test_images"] == 10_000 and 0 <= loaded["test_accuracy"]["low"]
     assert loaded["test_accuracy"]["high"] <= 1
     assert set(loaded["provenance"]) >= {"git_commit", "hardware", "packages"}
+
+
+def fake_fit(accuracy):
+    def fit(folder):
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "resnet20-cifar10.pt").write_text(f"weights at {accuracy}")
+        meta = dict(
+            test_accuracy=dict(mean=accuracy, low=accuracy, high=accuracy, n=1),
+            test_images=10_000,
+            recipe=dict(epochs=80),
+            seed=0,
+            train_seconds=60.0,
+            provenance=dict(
+                hardware=dict(gpu=None, cores=2, cpu="a CPU"),
+                git_commit="0123456789",
+                started_utc="2026-12-01T00:00:00Z",
+            ),
+        )
+        (folder / "resnet20-cifar10.json").write_text(json.dumps(meta))
+        return meta
+
+    return fit
+
+
+@pytest.mark.parametrize("accuracy, replaced", [(0.85, False), (0.93, True)])
+def test_retraining_replaces_the_record_only_when_it_reaches_the_bar(
+    tmp_path, monkeypatch, capsys, accuracy, replaced
+):
+    from reprobook import cli
+
+    folder = tmp_path / "record"
+    folder.mkdir()
+    (folder / "resnet20-cifar10.pt").write_text("the committed weights")
+    monkeypatch.setattr(record, "fit", fake_fit(accuracy))
+    rc = cli.main(["train-record", "zeroq", "--out", str(folder)])
+    weights = (folder / "resnet20-cifar10.pt").read_text()
+    candidate = tmp_path / "record.candidate"
+    if replaced:
+        assert rc == 0 and weights == "weights at 0.93" and not candidate.exists()
+    else:
+        assert rc == 1 and weights == "the committed weights"
+        assert (candidate / "resnet20-cifar10.pt").is_file()
+        assert "is unchanged" in capsys.readouterr().err
+
+
+def test_an_unwritable_out_folder_fails_before_training(monkeypatch, capsys):
+    from reprobook import cli
+
+    monkeypatch.setattr(record, "fit", lambda folder: pytest.fail("trained anyway"))
+    assert cli.main(["train-record", "zeroq", "--out", "/proc/rb/record"]) != 0
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "pass a writable --out folder" in err

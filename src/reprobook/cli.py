@@ -181,16 +181,42 @@ RECORDS = ("zeroq",)  # the notebooks with a committed model of record
 
 
 def cmd_train_record(args) -> int:
+    """Train a candidate beside the model of record; it replaces the record only if it reaches
+    ``MIN_ACCURACY``, so a failed retraining never loses the committed model."""
+    import shutil
+
     record = record_module(args.notebook)
-    meta = record.fit(Path(args.out) if args.out else record.FOLDER)
+    folder = Path(args.out) if args.out else record.FOLDER
+    candidate = folder.with_name(folder.name + ".candidate")
+    _writable(candidate)
+    meta = record.fit(candidate)
     print(record.describe(meta))
     if meta["test_accuracy"]["mean"] < record.MIN_ACCURACY:
         print(
-            f"below the {record.MIN_ACCURACY:.0%} a model of record must reach: do not commit it",
+            f"below the {record.MIN_ACCURACY:.0%} a model of record must reach: kept in "
+            f"{candidate}, the model of record in {folder} is unchanged",
             file=sys.stderr,
         )
         return 1
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in candidate.iterdir():
+        path.replace(folder / path.name)
+    shutil.rmtree(candidate)
+    print(f"model of record written to {folder}")
     return 0
+
+
+def _writable(folder: Path) -> None:
+    """Fail before training, with the fix, where the candidate folder cannot be written."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as err:
+        raise CliError(
+            f"cannot write {folder} ({err.strerror}); pass a writable --out folder"
+        ) from None
 
 
 def parser() -> argparse.ArgumentParser:
