@@ -132,6 +132,12 @@ def test_render_summary_shows_verdicts_and_numbers():
     assert "\\|" in page  # a '|' in a description is escaped, not a column break
     # overall table comes before the per-notebook section
     assert page.index("| notebook | verdict |") < page.index("## Residual networks")
+    statuses = [c["status"] for s in RESULT["subclaims"] for c in s["criteria"]]
+    tally = ", ".join(
+        f"{v}: {statuses.count(v)}"
+        for v in ("met", "not met", "uncertain", "not tested")
+    )
+    assert f"Their criteria (not the checks and gates) — {tally}." in page
 
 
 def test_render_summary_unknown_citation_key_is_not_cited():

@@ -33,7 +33,7 @@ def declared(name, preset):
 
 def measure_all(claim, evidence, gates=True, checks=True):
     """``evidence(subclaim_index) -> bool``: whether that sub-claim's criteria hold."""
-    tested = [s for s in claim.subclaims if not s.not_tested]
+    tested = [s for s in claim.subclaims if not s.untested]
     for i, s in enumerate(tested):
         for c in s.criteria:
             c.measured = passing(c, evidence(i))
@@ -44,7 +44,7 @@ def measure_all(claim, evidence, gates=True, checks=True):
     for c in claim.checks:
         c.measured = passing(c, checks)
     for s in claim.subclaims:
-        if s.not_tested:
+        if s.untested:
             for c in s.criteria + s.gates:
                 c.measured = passing(c, True)
     return tested

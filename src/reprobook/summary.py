@@ -139,6 +139,7 @@ def status_grid(
     coloured cell (✓ reproduced, ◐ partially, ✗ not reproduced, ? inconclusive, – not tested), the
     checks, and the preset; below it the tallies over every sub-claim."""
     rows, tally = [], {v: 0 for v in SYMBOL if v != "failed"}
+    statuses = {"met": 0, "not met": 0, "uncertain": 0, "not tested": 0}
     for r in results:
         name = str(r["notebook"])
         title = _cell(r.get("title") or name)
@@ -157,6 +158,8 @@ def status_grid(
         for sub in r.get("subclaims", []):
             v = sub["verdict"]
             tally[v] = tally.get(v, 0) + 1
+            for c in sub.get("criteria") or []:
+                statuses[c["status"]] = statuses.get(c["status"], 0) + 1
             cells.append(
                 f'<span class="rb-chip {CSS.get(v, "")}" title="{_cell(v)}">'
                 f"{SYMBOL.get(v, '')} {_cell(sub['name'])}</span>"
@@ -176,13 +179,15 @@ def status_grid(
             f"<td>{' '.join(cells)}</td><td>{check_text}</td><td><code>{_cell(r.get('preset', '?'))}</code></td></tr>"
         )
     counts = ", ".join(f"{SYMBOL[v]} {v}: {n}" for v, n in tally.items() if n)
+    criteria = ", ".join(f"{v}: {n}" for v, n in statuses.items())
     return "\n".join(
         [
             '<table class="rb-grid"><thead><tr><th>claim</th><th>verdict</th><th>sub-claims</th>'
             "<th>checks</th><th>preset</th></tr></thead><tbody>",
             *rows,
             "</tbody></table>",
-            f'<p class="rb-tally">Sub-claims over the whole book — {counts}.</p>',
+            f'<p class="rb-tally">Sub-claims over the whole book — {counts}. Their criteria'
+            f" (not the checks and gates) — {criteria}.</p>",
         ]
     )
 
