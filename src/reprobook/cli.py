@@ -212,11 +212,10 @@ def cmd_train_record(args) -> int:
 
 def _writable(folder: Path) -> None:
     """Fail before training, with the fix, where the candidate folder cannot be written."""
+    from .data import make_writable_folder
+
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / ".write-test"
-        probe.write_text("")
-        probe.unlink()
+        make_writable_folder(folder)
     except OSError as err:
         raise CliError(
             f"cannot write {folder} ({err.strerror}); pass a writable --out folder"

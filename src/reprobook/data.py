@@ -319,6 +319,15 @@ def atomic_write(path: Path) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
 
 
+def make_writable_folder(folder: Path) -> None:
+    """Create ``folder`` and prove it can be written (a probe file); ``OSError`` otherwise, before any
+    compute spends time on results it could not keep."""
+    folder.mkdir(parents=True, exist_ok=True)
+    probe = folder / ".write-test"
+    probe.write_text("")
+    probe.unlink()
+
+
 def save_npz_atomic(path: Path, compressed: bool = True, **arrays: np.ndarray) -> Path:
     """Write ``arrays`` to the ``.npz`` file ``path`` atomically (see :func:`atomic_write`)."""
     with atomic_write(path) as tmp:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from . import params
+from .data import make_writable_folder
 
 
 class BuildFolderError(OSError):
@@ -81,10 +82,7 @@ def prepare_build(build: Path) -> tuple[Path, Path]:
             )
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        results.mkdir(parents=True, exist_ok=True)
-        probe = results / ".write-test"
-        probe.write_text("")
-        probe.unlink()
+        make_writable_folder(results)
     except OSError as err:
         raise BuildFolderError(
             f"build folder {build} is not writable ({err.strerror or err}); pass a writable --build folder"
