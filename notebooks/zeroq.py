@@ -498,7 +498,14 @@ print(claim.verdict_line())
 # How much Gaussian noise misjudges activation ranges may depend on depth, resolution
 # and the input statistics, so a `cpu` result about Gaussian calibration does not
 # transfer to ImageNet in either direction; the comparison with real-data calibration
-# and the mixed-precision results are statements about this network only. On CIFAR-10
+# and the mixed-precision results are statements about this network only. At 4 bits
+# uniform W4A8 is already within a couple of points of full precision, so mixed
+# precision has little room to gain there: a pilot of this preset put MP4/A8 − W4A8 at
+# +0.5 pp [−0.2, +1.2] on 2,500 test images, and deciding a difference that small needs
+# all 10,000. That criterion is therefore declared *not tested* at `cpu` before the run
+# (the table of criteria gives the reason), still measured and shown, and tested by the
+# `gpu` preset; the 3-bit budget, where uniform precision loses more, is tested here.
+# On CIFAR-10
 # one epoch is only 50,000 small images while the official distillation runs 500
 # iterations on 64 images (32,000 forward-backward passes), so the paper's "0.5% of an
 # epoch", an ImageNet number, is out of reach by arithmetic alone; the `cpu` threshold

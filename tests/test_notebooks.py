@@ -140,3 +140,39 @@ def test_gpu_preset_runs_on_the_cpu_at_smoke_shapes(gpu_smoke_build, name):
     gpu = params.load_spec(name).preset("gpu")
     ran = record["parameters"]
     assert all(ran[k] == gpu[k] for k in gpu if k not in gpu_at_smoke_shapes(name))
+
+
+def test_a_preset_that_tests_the_depth_trend_refuses_one_depth(tmp_path):
+    """batchnorm_only at `cpu` trains one depth (its depth trend is declared not tested there);
+    at `gpu`, which tests it, one depth fails at the notebook's first checks, before any training,
+    naming the parameter and the fix."""
+    from reprobook.runner import run_notebooks
+
+    shapes = {**gpu_at_smoke_shapes("batchnorm_only"), "depths": [14]}
+    (outcome,) = run_notebooks(REPO, ["batchnorm_only"], "gpu", shapes, tmp_path)
+    assert not outcome.ok
+    assert "ParameterError: depths [14]" in outcome.error
+    assert "-p depths" in outcome.error
+    cells = json.loads(outcome.output.read_text())["cells"]
+    training = next(c for c in cells if "sweep.run(" in "".join(c["source"]))
+    assert training["execution_count"] is None  # nothing was trained
+    assert params.resolve("batchnorm_only", "cpu", {})["depths"] == [8]
+
+
+def test_one_depth_where_the_depth_trend_is_not_tested(tmp_path):
+    """The `cpu` design (one depth) at `smoke` sizes: the notebook runs, measures no depth slope
+    and reports the sub-claim as not tested, with the width trend still judged."""
+    from reprobook.runner import run_notebooks
+
+    (outcome,) = run_notebooks(
+        REPO, ["batchnorm_only"], "smoke", {"depths": [8]}, tmp_path
+    )
+    assert outcome.ok, outcome.error
+    record = outcome.record()
+    subclaims = {s["name"]: s for s in record["subclaims"]}
+    assert subclaims["rises with depth"]["verdict"] == "not tested"
+    assert subclaims["rises with width"]["criteria"][0]["measured"] is not None
+    assert (
+        record["numbers"]["not tested"]["BN-only accuracy per doubling of depth"]
+        is None
+    )
