@@ -176,3 +176,20 @@ def test_one_depth_where_the_depth_trend_is_not_tested(tmp_path):
         record["numbers"]["not tested"]["BN-only accuracy per doubling of depth"]
         is None
     )
+
+
+def test_pruning_with_uniform_only_at_the_highest_sparsity(tmp_path):
+    """The `cpu` design (others_at: highest_sparsity) at `smoke` sizes: no uniform run at the
+    moderate sparsity, and every criterion is still measured."""
+    from reprobook.runner import run_notebooks
+
+    overrides = {"others_at": "highest_sparsity"}
+    (outcome,) = run_notebooks(REPO, ["random_pruning"], "smoke", overrides, tmp_path)
+    assert outcome.ok, outcome.error
+    record = outcome.record()
+    accuracy = record["numbers"]["accuracy"]
+    assert not any(k.endswith("uniform 0.5") for k in accuracy)
+    assert any(k.endswith("uniform 0.9") for k in accuracy)
+    assert any(k.endswith("ERK 0.5") for k in accuracy)
+    criteria = [c for s in record["subclaims"] for c in s["criteria"]]
+    assert criteria and all(c["measured"] is not None for c in criteria)

@@ -303,6 +303,17 @@ def test_family_is_sorted_by_parameter_count_and_named():
     assert sweep.config_name("uniform+", 0.95) == "uniform+ 0.95"
 
 
+def test_other_ratios_can_run_only_at_the_highest_sparsity():
+    """cpu's design: ERK at every sparsity (the moderate one decides 'matches dense'), uniform only
+    at the highest, where 'ERK beats uniform' and the gap slopes compare it."""
+    runs_of = sweep.configs(["erk", "uniform"], [0.5, 0.9], "highest_sparsity")
+    assert runs_of == [("dense", 0.0), ("erk", 0.5), ("erk", 0.9), ("uniform", 0.9)]
+    assert sweep.sparsities_of(runs_of, "erk") == [0.5, 0.9]
+    assert sweep.sparsities_of(runs_of, "uniform") == [0.9]
+    with pytest.raises(ValueError, match="others_at must be one of"):
+        sweep.configs(["erk"], [0.5], "moderate")
+
+
 def test_short_layer_names():
     assert sweep.short_layer_name("stem.0") == "stem"
     assert sweep.short_layer_name("blocks.3.branch.3") == "b3.c3"

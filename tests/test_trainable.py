@@ -426,7 +426,6 @@ def test_a_sweep_without_restore_records_moved_frozen_entries(monkeypatch):
     [
         (dict(depths=[8, 10]), "6n\\+2"),
         (dict(width_depth=12), "6n\\+2"),
-        (dict(depths=[14, 14]), "at least 2 different"),
         (dict(widths=[4]), "at least 2 different"),
         (dict(regimes=["all", "bn"]), "must include"),
     ],
@@ -434,6 +433,21 @@ def test_a_sweep_without_restore_records_moved_frozen_entries(monkeypatch):
 def test_the_spec_rejects_what_the_sweeps_cannot_compare(override, message):
     with pytest.raises(params.ParameterError, match=message):
         params.resolve("batchnorm_only", "smoke", override)
+
+
+def test_one_depth_only_where_the_depth_trend_is_not_tested():
+    """The spec accepts one depth (cpu trains one); the notebook's check refuses it where the
+    preset tests 'rises with depth', before any compute."""
+    P = params.resolve("batchnorm_only", "smoke", dict(depths=[14, 14]))
+    nets = sweep.Nets.of(P)
+    assert nets.depth == [(14, P["base_width"])]
+    assert list(nets.sweeps(P)) == ["width"]  # no depth trend to draw
+    nets.require_depths(P, depth_tested=False)
+    with pytest.raises(params.ParameterError, match="needs two or more depths"):
+        nets.require_depths(P, depth_tested=True)
+    both = sweep.Nets.of(params.resolve("batchnorm_only", "smoke", {}))
+    assert list(both.sweeps(P)) == ["depth", "width"]
+    both.require_depths(P, depth_tested=True)
 
 
 def test_output_layer_is_he_normal_fan_in_as_open_lth():

@@ -44,11 +44,30 @@ def model_name(depth: int, width: int) -> str:
     return f"R{depth}-W{width}"
 
 
+OTHERS_AT = ("all_sparsities", "highest_sparsity")
+
+
 def configs(
-    ratios: Sequence[str], sparsities: Sequence[float]
+    ratios: Sequence[str],
+    sparsities: Sequence[float],
+    others_at: str = "all_sparsities",
 ) -> list[tuple[str, float]]:
-    """Dense first, then every ratio at every sparsity: the runs of one net and seed."""
-    return [DENSE] + [(ratio, s) for ratio in ratios for s in sparsities]
+    """The runs of one net and seed: dense first, then ERK at every sparsity and every other ratio
+    at every sparsity or, with ``others_at="highest_sparsity"``, only at the highest — the one
+    sparsity where the criteria use a ratio other than ERK."""
+    if others_at not in OTHERS_AT:
+        raise ValueError(f"others_at must be one of {OTHERS_AT}, got {others_at!r}")
+    highest = [max(sparsities)] if others_at == "highest_sparsity" else sparsities
+    return [DENSE] + [
+        (ratio, s)
+        for ratio in ratios
+        for s in (sparsities if ratio == "erk" else highest)
+    ]
+
+
+def sparsities_of(runs_of: Sequence[tuple[str, float]], ratio: str) -> list[float]:
+    """The sparsities at which ``ratio`` runs among the configurations ``runs_of``."""
+    return [s for r, s in runs_of if r == ratio]
 
 
 def config_name(ratio: str, sparsity: float) -> str:
