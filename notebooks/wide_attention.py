@@ -149,8 +149,8 @@ print(f"{', '.join(SHAPE.values())}; wide = {SHAPE[WIDE]}, deep = {SHAPE[DEEP]}"
 #   test-sample variation both count. Parity is an equivalence test: *met* when the
 #   whole interval of wide − deep lies inside ±`parity_margin`, *not met* when it lies
 #   wholly outside. The margin is a parameter, the same at every preset; the paper's own
-#   numbers are *average* gains (+0.3%, +0.4% for softmax), well inside it. There is one
-#   criterion per task (mean over attention types) and one per attention type (mean
+#   numbers are *average* gains (+0.3 pp, +0.4 pp for softmax), well inside it. There is
+#   one criterion per task (mean over attention types) and one per attention type (mean
 #   over the tasks), never a single mean pooled over the tasks. The tasks are loaded
 #   first (data only; a task whose data is absent is skipped), so the per-task criteria
 #   name the tasks that run.

@@ -357,7 +357,7 @@ def hand_built_claim(P, tasks_run) -> Claim:
                         "(bootstrap: seeds, examples)",
                         "within",
                         margin,
-                        paper="+0.3% on average",
+                        paper="+0.3 pp on average",
                     )
                     for task in tasks_run
                 ]
@@ -368,9 +368,9 @@ def hand_built_claim(P, tasks_run) -> Claim:
                         "tasks (each task is a criterion above)",
                         "within",
                         margin,
-                        paper="+0.4% (softmax)"
+                        paper="+0.4 pp (softmax)"
                         if kind == "softmax"
-                        else "+0.3% on average",
+                        else "+0.3 pp on average",
                     )
                     for kind in P.attention_types
                 ],

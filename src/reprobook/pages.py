@@ -43,22 +43,25 @@ def _e(text: Any) -> str:
     return html.escape(str(text), quote=False)
 
 
+PER_DOUBLING = "pp per doubling"
+
+
 def _accuracy_unit(c: dict) -> str:
     """Accuracies read in percent, differences of accuracies in percentage points (the papers' units),
-    ratios (a criterion named "a / b") as ×; anything else as measured."""
+    slopes of accuracies or accuracy gaps against log2(size) in points per doubling, ratios (a
+    criterion named "a / b") as ×; anything else as measured."""
     text = f"{c.get('name', '')} {c.get('description', '')}".lower()
+    words = set(re.findall(r"[\w−]+", text))
     if " / " in c.get("name", ""):
         return "×"
-    if (
-        "accuracy" not in text
-        or "ratio" in text
-        or "slope" in text
-        or "per doubling" in text
-    ):
+    accuracy = "accuracy" in words or "gap" in words
+    if accuracy and ("slope" in words or "per doubling" in text):
+        return PER_DOUBLING
+    if "accuracy" not in words or "ratio" in words:
         return ""
     return (
         "pp"
-        if ("−" in c.get("name", "") or "gap" in text or "difference" in text)
+        if ("−" in c.get("name", "") or "gap" in words or "difference" in words)
         else "%"
     )
 
@@ -68,13 +71,13 @@ def measured_text(m: dict | None, unit: str = "") -> str:
     ``"×"`` or none."""
     if not m:
         return "–"
-    scale = 100 if unit in ("%", "pp") else 1
+    scale = 100 if unit in ("%", "pp", PER_DOUBLING) else 1
     mean, low, high = (
         m[k] * scale if abs(m[k]) != float("inf") else m[k]
         for k in ("mean", "low", "high")
     )
-    digits = ".1f" if unit in ("%", "pp") else ".3g"
-    suffix = f" {unit}" if unit == "pp" else unit
+    digits = {"%": ".1f", "pp": ".1f", PER_DOUBLING: ".2f"}.get(unit, ".3g")
+    suffix = f" {unit}" if unit in ("pp", PER_DOUBLING) else unit
     if low == high:
         return f"{mean:{digits}}{suffix}"
     return f"{mean:{digits}}{suffix} [{low:{digits}}, {high:{digits}}]"
