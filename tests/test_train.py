@@ -1,3 +1,4 @@
+import contextlib
 import math
 
 import pytest
@@ -82,6 +83,14 @@ def test_unknown_schedule_or_precision_is_rejected():
         train.TrainConfig(schedule="cosine")
     with pytest.raises(ValueError, match="precision must be one of"):
         train.TrainConfig(precision="fp8")
+
+
+def test_bf16_reaches_the_cpu_only_when_asked_for_everywhere():
+    cpu = torch.device("cpu")
+    assert isinstance(train.autocast(cpu, "bf16"), contextlib.nullcontext)
+    assert isinstance(train.autocast(cpu, "fp32"), contextlib.nullcontext)
+    with train.autocast(cpu, "bf16-everywhere"):
+        assert (nn.Linear(3, 2)(torch.ones(1, 3))).dtype == torch.bfloat16
 
 
 def test_optimizer_options_reach_torch():
