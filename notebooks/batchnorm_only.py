@@ -230,9 +230,11 @@ claim.measure("BN-only test accuracy", acc["bn"])
 diff = by_seed["bn"] - by_seed["random_per_channel"]  # paired: same init and data
 diff = claim.measure("BN-only − random k/channel accuracy", mean_ci(diff))
 for r in REGIMES:
-    print(f"{trainable.LABELS[r]:>24}: test accuracy {acc[r]:.3f} (95% CI)")
-print(f"BN-only − random k/channel: {diff:.3f}")
-sweep.accuracy_summary(runs)
+    print(
+        f"{trainable.LABELS[r]:>24}: test accuracy {notebook.percent(acc[r])} (95% CI)"
+    )
+print(f"BN-only − random k/channel: {notebook.points(diff)}")
+notebook.percent_table(sweep.accuracy_summary(runs))
 
 # %%
 # Figure: Test accuracy against depth (left, where a preset trains two or more depths)
@@ -285,9 +287,10 @@ width_slope = claim.measure(
     mean_ci(sweep.slopes(runs, NETS.width, "width")),
 )
 no_depth = f"not measured (depths {P.depths})"
-print(f"BN-only accuracy per doubling of width {width_slope}")
-print(f"BN-only accuracy per doubling of depth {depth_slope or no_depth}")
-sweep.accuracy_table(runs)
+print(f"BN-only accuracy per doubling of width: {notebook.points(width_slope)}")
+depth_text = notebook.points(depth_slope) if depth_slope else no_depth
+print(f"BN-only accuracy per doubling of depth: {depth_text}")
+notebook.percent_table(sweep.accuracy_table(runs), points=["BN-only − random"])
 
 # %%
 # Figure: BN-only minus random-parameter accuracy per network: bars are means over

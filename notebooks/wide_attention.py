@@ -290,12 +290,12 @@ accuracy = trained.accuracy(majority)
 worst = Estimate.point((accuracy.acc - accuracy.majority).min())
 claim.measure("worst model − majority class", worst)
 for kind, est in {**differences, "mean": mean_difference}.items():
-    print(f"wide − deep accuracy, {kind}: {est.scaled(100):+.1f} points")
+    print(f"wide − deep accuracy, {kind}: {notebook.points(est)}")
 print(
-    f"the worst model beats the majority class by {100 * worst.mean:.1f} points; "
+    f"the worst model beats the majority class by {notebook.points(worst)}; "
     f"{int(trained.runs.diverged.sum())} diverged runs"
 )
-experiment.by_shape(accuracy, "accuracy")
+notebook.percent_table(experiment.by_shape(accuracy, "estimate"))
 
 # %%
 # Figure: Test accuracy against depth at a fixed total number of heads, per task and

@@ -3,6 +3,7 @@
 import json
 import sys
 
+import pandas as pd
 import pytest
 
 from reprobook import notebook, params
@@ -153,3 +154,20 @@ def test_declare_records_the_spec_hash_and_flags_overridden_thresholds(capsys):
         claim = notebook.declare(changed, **_context(name, "smoke"))
         assert used[0] in claim.preregistration["overridden_thresholds"]
         assert "thresholds set away" in capsys.readouterr().out
+
+
+def test_percent_table_shows_accuracies_in_percent_and_differences_in_points():
+    frame = pd.DataFrame(
+        {
+            "acc": [0.5, float("nan")],
+            "ci": [Estimate(0.61, 0.6, 0.62), Estimate.point(0.1)],
+            "a − b": [0.012, -0.03],
+            "name": ["x", "y"],
+        }
+    )
+    shown = notebook.percent_table(frame, points=["a − b"])
+    assert shown["acc"].tolist() == ["50.0%", "–"]
+    assert shown["ci"].tolist() == ["61.0% [60.0, 62.0]", "10.0%"]
+    assert shown["a − b"].tolist() == ["+1.2 pp", "-3.0 pp"]
+    assert shown["name"].tolist() == ["x", "y"]
+    assert frame["acc"].iloc[0] == 0.5  # the numeric table is left as it was

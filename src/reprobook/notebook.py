@@ -122,6 +122,30 @@ def points(value: Estimate | float) -> str:
     return in_units(value, "pp")
 
 
+def percent_table(frame, points=()):
+    """``frame`` as the page shows it: every accuracy (float or :class:`Estimate`) in percent, the
+    columns named in ``points`` (differences of accuracies) in signed percentage points, missing
+    values as "–" and text unchanged. For display only: compute from the numeric table."""
+    import numbers
+
+    import pandas as pd
+
+    def cell(value, unit):
+        if isinstance(value, Estimate) or (
+            isinstance(value, numbers.Real) and not isinstance(value, bool)
+        ):
+            return (
+                "–" if pd.isna(getattr(value, "mean", value)) else in_units(value, unit)
+            )
+        return value
+
+    return frame.apply(
+        lambda column: column.map(
+            lambda v: cell(v, "pp" if column.name in points else "%")
+        )
+    )
+
+
 def finish(
     claim: Claim,
     P: params.Params,

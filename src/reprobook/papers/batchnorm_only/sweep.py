@@ -239,13 +239,10 @@ def paired(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def accuracy_summary(runs: pd.DataFrame) -> pd.DataFrame:
-    """Test accuracy per network and regime as ``mean [low, high]`` (95% interval over seeds)."""
+    """Test accuracy per network and regime, an :class:`~reprobook.stats.Estimate` (95% interval
+    over seeds) per cell."""
     by = runs.groupby(["net", "regime"], sort=False).test_acc
-    return (
-        by.agg(lambda v: stats.mean_ci(v, bounds=(0, 1)))
-        .unstack("regime")
-        .map(lambda e: f"{e:.3f}")
-    )
+    return by.agg(lambda v: stats.mean_ci(v, bounds=(0, 1))).unstack("regime")
 
 
 def advantage(runs: pd.DataFrame, nets: Sequence[Net]) -> dict[str, np.ndarray]:

@@ -473,8 +473,8 @@ def mixed_table(correct: Mapping, budgets) -> pd.DataFrame:
                 "MP, real": acc["real"],
                 f"uniform W{b}": acc["uniform"],
                 "random (mean)": acc["random"],
-                "MP − uniform": f"{vs['uniform']:+.4f}",
-                "MP − random": f"{vs['random']:+.4f}",
+                "MP − uniform": vs["uniform"],
+                "MP − random": vs["random"],
             }
         )
     return pd.DataFrame(rows).set_index("budget")
