@@ -324,7 +324,8 @@ claim.measure("λ=1/√L test accuracy", acc["λ=1/sqrt(L), no norm"])
 claim.measure("λ=1/L test accuracy", acc["λ=1/L, no norm"])
 claim.measure("BatchNorm baseline test accuracy", acc["λ=1 + BatchNorm"])
 trains = residual.trains_by_config(runs, deepest, P.trains_accuracy)  # k of n seeds
-residual.trainability_table(runs, P.trains_accuracy)
+table = residual.trainability_table(runs, P.trains_accuracy)
+notebook.percent_table(table, keep=["diverged", "seconds"])
 
 # %%
 # Figure: Test accuracy of normalization-free residual nets per branch scale and depth,

@@ -163,9 +163,11 @@ def test_percent_table_shows_accuracies_in_percent_and_differences_in_points():
             "ci": [Estimate(0.61, 0.6, 0.62), Estimate.point(0.1)],
             "a − b": [0.012, -0.03],
             "name": ["x", "y"],
+            "seconds": [1.5, 2.0],
         }
     )
-    shown = notebook.percent_table(frame, points=["a − b"])
+    shown = notebook.percent_table(frame, points=["a − b"], keep=["seconds"])
+    assert shown["seconds"].tolist() == [1.5, 2.0]
     assert shown["acc"].tolist() == ["50.0%", "–"]
     assert shown["ci"].tolist() == ["61.0% [60.0, 62.0]", "10.0%"]
     assert shown["a − b"].tolist() == ["+1.2 pp", "-3.0 pp"]

@@ -122,10 +122,11 @@ def points(value: Estimate | float) -> str:
     return in_units(value, "pp")
 
 
-def percent_table(frame, points=()):
+def percent_table(frame, points=(), keep=()):
     """``frame`` as the page shows it: every accuracy (float or :class:`Estimate`) in percent, the
-    columns named in ``points`` (differences of accuracies) in signed percentage points, missing
-    values as "–" and text unchanged. For display only: compute from the numeric table."""
+    columns named in ``points`` (differences of accuracies) in signed percentage points, those in
+    ``keep`` (counts, seconds) and text unchanged, missing values as "–". For display only: compute
+    from the numeric table."""
     import numbers
 
     import pandas as pd
@@ -140,8 +141,10 @@ def percent_table(frame, points=()):
         return value
 
     return frame.apply(
-        lambda column: column.map(
-            lambda v: cell(v, "pp" if column.name in points else "%")
+        lambda column: (
+            column
+            if column.name in keep
+            else column.map(lambda v: cell(v, "pp" if column.name in points else "%"))
         )
     )
 

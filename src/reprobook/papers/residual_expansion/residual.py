@@ -534,19 +534,16 @@ def seeds_text(share: Estimate) -> str:
 
 
 def trainability_table(runs: pd.DataFrame, bar: float) -> pd.DataFrame:
-    """Per depth and configuration: mean and sd of test accuracy, how many seeds reach ``bar``
-    (k of n, with the 95% Clopper–Pearson interval of the share), diverged runs, seconds."""
+    """Per depth and configuration: the test accuracy (an :class:`~reprobook.stats.Estimate` over
+    seeds, inside [0, 1]), how many seeds reach ``bar`` (k of n, with the 95% Clopper–Pearson
+    interval of the share), diverged runs, mean seconds."""
     groups = runs.groupby(["blocks", "config"], sort=False)
-    table = groups.agg(
-        test_acc=("test_acc", "mean"),
-        test_acc_sd=("test_acc", "std"),
-        diverged=("diverged", "sum"),
-        seconds=("seconds", "mean"),
-    ).round(3)
-    trains = groups.test_acc.agg(lambda a: seeds_text(stats.k_of_n(a >= bar)))
-    return table.assign(trains=trains)[
-        ["test_acc", "test_acc_sd", "trains", "diverged", "seconds"]
-    ]
+    table = groups.agg(diverged=("diverged", "sum"), seconds=("seconds", "mean"))
+    return table.assign(
+        test_acc=groups.test_acc.agg(lambda a: stats.mean_ci(a, bounds=(0, 1))),
+        trains=groups.test_acc.agg(lambda a: seeds_text(stats.k_of_n(a >= bar))),
+        seconds=table.seconds.round(1),
+    )[["test_acc", "trains", "diverged", "seconds"]]
 
 
 def parallel_grid(
