@@ -408,7 +408,7 @@ text |= {
     "acc_bn": pct(acc["bn"]),
     "acc_random": pct(acc["random_per_channel"]),
     "diff_random": pp(diff),
-    "depth_slope": pp(depth_slope) if depth_slope else no_depth,
+    "depth_slope": depth_text,
     "width_slope": pp(width_slope),
     "off_init": f"{off_init.mean():.3f}",
     "off_all": f"{off['all'].mean():.3f}",

@@ -283,9 +283,8 @@ differences = {
     n: claim.measure(f"wide − deep accuracy, {n}", est)
     for n, est in trained.parity().items()
 }
-mean_difference = trained.wide_minus_deep(
-    P.attention_types
-)  # reported, not a criterion
+# reported, not a criterion
+mean_difference = trained.wide_minus_deep(P.attention_types)
 accuracy = trained.accuracy(majority)
 worst = Estimate.point((accuracy.acc - accuracy.majority).min())
 claim.measure("worst model − majority class", worst)
