@@ -269,7 +269,7 @@ for other in ("real", "Gaussian"):
 drop = paired_difference(fp, correct[(low, "real")])
 claim.measure(f"{low} full precision − real", drop)
 print(f"full precision: {notebook.percent(float(fp.mean()))}")
-notebook.percent_table(table, points=[c for c in table if "−" in c])
+experiment.shown(table)
 
 # %%
 # Figure: Quantized test accuracy per calibration source and setting (left) and the
@@ -390,8 +390,7 @@ levels, size = experiment.allocation_checks(net, P.settings, dp, randoms, P)
 claim.measure("largest levels per channel − 2^k", Estimate.point(levels))
 claim.measure("largest Σ P_i k_i − b Σ P_i", Estimate.point(size))
 print(f"max levels per channel − 2^k = {levels}; max Σ P_i k_i − b Σ P_i = {size}")
-mixed = experiment.mixed_table(mp_correct, P.mp_budgets)
-notebook.percent_table(mixed, points=[c for c in mixed if "−" in c])
+experiment.shown(experiment.mixed_table(mp_correct, P.mp_budgets))
 
 # %%
 # Figure: Mixed-precision allocations from the Pareto search against uniform precision

@@ -2,12 +2,14 @@ import copy
 import itertools
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from torch import nn
 
 from reprobook import checkpoints, data, models, notebook, params, train
 from reprobook.papers.zeroq import distill, experiment, pareto, quant
+from reprobook.stats import Estimate
 
 
 def small_net(seed=0, depth=8, width=4):
@@ -495,3 +497,12 @@ def test_the_claim_has_one_mixed_precision_criterion_per_budget_in_order():
         params.resolve("zeroq", "smoke", {"settings": ["W4A4", "4-bit"]})
     with pytest.raises(params.ParameterError):
         params.resolve("zeroq", "smoke", {"depth": 12})
+
+
+def test_shown_tables_read_accuracies_in_percent_and_differences_in_points():
+    table = pd.DataFrame(
+        {"distilled": [0.856], "distilled − real": [Estimate(-0.01, -0.018, -0.002)]},
+        index=pd.Index(["W4A4"], name="setting"),
+    )
+    shown = experiment.shown(table)
+    assert shown.loc["W4A4"].tolist() == ["85.6%", "-1.0 pp [-1.8, -0.2]"]

@@ -18,7 +18,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from ... import checkpoints, data, models, train
+from ... import checkpoints, data, models, notebook, train
 from ...stats import Estimate, paired_difference
 from . import distill, pareto, quant, record
 
@@ -456,6 +456,12 @@ def mixed_precision(
         ]
         correct[(b, "random")] = np.mean(each_random[b], axis=0)
     return correct, each_random
+
+
+def shown(table: pd.DataFrame) -> pd.DataFrame:
+    """A calibration or mixed-precision table as the page shows it: accuracies in %, its
+    difference columns (named "… − …") in pp."""
+    return notebook.percent_table(table, points=[c for c in table if " − " in c])
 
 
 def mixed_table(correct: Mapping, budgets) -> pd.DataFrame:
