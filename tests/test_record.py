@@ -58,11 +58,10 @@ def test_altered_or_missing_weights_are_refused_with_the_fix(tmp_path):
 def test_fit_writes_weights_that_load_with_their_provenance(
     mirror, tmp_path, monkeypatch
 ):
-    monkeypatch.setattr(
-        record, "RECIPE", dataclasses.replace(record.RECIPE, epochs=0.005)
-    )
-    meta = record.fit(tmp_path)
+    meta = record.fit(tmp_path, recipe=record.recipe_with(dict(epochs=0.005)))
     model, loaded = record.load(tmp_path)
+    assert loaded["recipe"]["epochs"] == 0.005
+    assert loaded["command"] == "reprobook train-record zeroq --set epochs=0.005"
     assert loaded == json.loads(json.dumps(meta, default=str))
     assert loaded["test_images"] == 10_000 and 0 <= loaded["test_accuracy"]["low"]
     assert loaded["test_accuracy"]["high"] <= 1
@@ -70,7 +69,7 @@ def test_fit_writes_weights_that_load_with_their_provenance(
 
 
 def fake_fit(accuracy):
-    def fit(folder):
+    def fit(folder, recipe=record.RECIPE):
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "resnet20-cifar10.pt").write_text(f"weights at {accuracy}")
         meta = dict(
@@ -124,7 +123,60 @@ def test_a_first_model_of_record_is_written_whatever_its_accuracy(
 def test_an_unwritable_out_folder_fails_before_training(monkeypatch, capsys):
     from reprobook import cli
 
-    monkeypatch.setattr(record, "fit", lambda folder: pytest.fail("trained anyway"))
+    monkeypatch.setattr(record, "fit", lambda *a, **k: pytest.fail("trained anyway"))
     assert cli.main(["train-record", "zeroq", "--out", "/proc/rb/record"]) != 0
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "pass a writable --out folder" in err
+
+
+def test_set_changes_one_field_of_the_recipe_and_the_rest_stay(monkeypatch):
+    from reprobook import cli
+
+    seen = {}
+    monkeypatch.setattr(
+        record,
+        "fit",
+        lambda folder, recipe: seen.setdefault("recipe", recipe) and 1 / 0,
+    )
+    with pytest.raises(ZeroDivisionError):  # reached fit: the arguments were accepted
+        cli.main(
+            [
+                "train-record",
+                "zeroq",
+                "--out",
+                "/tmp/rb-set-test",
+                "--set",
+                "cutout=8",
+                "--set",
+                "label_smoothing=0.1",
+                "--set",
+                "lr=1",
+            ]
+        )
+    assert seen["recipe"] == dataclasses.replace(
+        record.RECIPE, cutout=8, label_smoothing=0.1, lr=1.0
+    )
+
+
+@pytest.mark.parametrize(
+    "item, message",
+    [
+        ("cutuot=8", "no field 'cutuot'"),
+        ("cutout=big", "cutout takes int"),
+        ("augment=1", "augment takes bool"),
+        ("precision=fp64", "precision must be one of"),
+        ("cutout", "FIELD=VALUE"),
+    ],
+)
+def test_a_bad_set_fails_in_one_line_before_training(
+    monkeypatch, capsys, item, message
+):
+    from reprobook import cli
+
+    monkeypatch.setattr(record, "fit", lambda *a, **k: pytest.fail("trained anyway"))
+    assert (
+        cli.main(["train-record", "zeroq", "--out", "/tmp/rb-set-test", "--set", item])
+        == 2
+    )
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err

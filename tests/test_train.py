@@ -1,4 +1,5 @@
 import contextlib
+import dataclasses
 import math
 
 import pytest
@@ -41,6 +42,41 @@ def test_crop_and_flip_are_translations_and_mirrors_of_each_image():
             torch.equal(out[i], w) or torch.equal(out[i], w.flip(2)) for w in windows
         )
     assert torch.equal(train.random_crop_flip(x, pad=0, generator=g, flip=False), x)
+
+
+def test_cutout_zeroes_one_clipped_square_per_image_and_nothing_else():
+    g = torch.Generator().manual_seed(0)
+    x = torch.ones(64, 3, 8, 8)
+    out = train.cutout(x, size=4, generator=g)
+    zeroed = out[:, 0] == 0  # (n, h, w): the same square in every channel
+    assert torch.equal(out == 0, zeroed.unsqueeze(1).expand_as(out))
+    for square in zeroed:
+        rows, cols = (
+            square.any(1).nonzero().flatten(),
+            square.any(0).nonzero().flatten(),
+        )
+        assert (
+            1 <= len(rows) <= 4 and 1 <= len(cols) <= 4
+        )  # clipped at a border, never larger
+        assert square.sum() == len(rows) * len(cols)  # one rectangle
+        assert torch.equal(rows, torch.arange(rows[0], rows[-1] + 1))
+    assert (
+        zeroed.flatten(1).sum(1) == 16
+    ).any()  # a square inside the image keeps its size
+    assert torch.equal(out, train.cutout(x, 4, torch.Generator().manual_seed(0)))
+    with pytest.raises(ValueError, match="cutout"):
+        train.TrainConfig(cutout=-1)
+
+
+def test_cutout_trains_only_when_asked():
+    data, cfg = toy_data(), train.TrainConfig(epochs=1, batch_size=32, augment=True)
+    runs = []
+    for c in (cfg, cfg, dataclasses.replace(cfg, cutout=4)):
+        torch.manual_seed(0)
+        model = models.ResidualConvNet(1, 2, filters=4, blocks=2)
+        train.fit(model, data, c, seed=0)
+        runs.append(torch.cat([p.detach().flatten() for p in model.parameters()]))
+    assert torch.equal(runs[0], runs[1]) and not torch.equal(runs[0], runs[2])
 
 
 def test_lr_schedule_warms_up_then_decays_to_zero():

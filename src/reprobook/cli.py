@@ -187,10 +187,22 @@ def cmd_train_record(args) -> int:
     import shutil
 
     record = record_module(args.notebook)
+    changes = {}
+    for item in args.set or ():
+        key, sep, text = item.partition("=")
+        if not sep:
+            raise CliError(
+                f"--set takes FIELD=VALUE (e.g. --set cutout=8), got {item!r}"
+            )
+        changes[key.strip()] = params.parse_cli_value(text)
+    try:
+        recipe = record.recipe_with(changes)
+    except (TypeError, ValueError) as err:
+        raise CliError(f"{err}; see `reprobook train-record --help`") from None
     folder = Path(args.out) if args.out else record.FOLDER
     candidate = folder.with_name(folder.name + ".candidate")
     _writable(candidate)
-    meta = record.fit(candidate)
+    meta = record.fit(candidate, recipe=recipe)
     print(record.describe(meta))
     committed = record.paths(folder)[1]
     if committed.is_file():
@@ -285,6 +297,13 @@ def parser() -> argparse.ArgumentParser:
     record.add_argument("notebook", choices=RECORDS)
     record.add_argument(
         "--out", help="folder for the weights and provenance (default: the package's)"
+    )
+    record.add_argument(
+        "--set",
+        action="append",
+        metavar="FIELD=VALUE",
+        help="train with one field of the recipe changed (repeatable), e.g. --set cutout=8 "
+        "--set label_smoothing=0.1; the provenance records the whole recipe",
     )
     record.set_defaults(func=cmd_train_record)
     return p
