@@ -245,15 +245,15 @@ fig, axes = plt.subplots(1, len(sweeps), figsize=(7.5, 3.3), squeeze=False)
 for ax, (key, (nets, xlabel)) in zip(axes[0], sweeps.items()):
     for regime, (xs, ests) in sweep.accuracy_by(runs, nets, key).items():
         color, name = sweep.COLORS[regime], trainable.LABELS[regime]
-        plots.estimates(ax, xs, ests, fmt="-o", color=color, label=name)
-    ax.axhline(sweep.CHANCE, ls=":", color="k", lw=1, label="chance")
+        plots.estimates(ax, xs, ests, 100, fmt="-o", color=color, label=name)
+    ax.axhline(100 * sweep.CHANCE, ls=":", color="k", lw=1, label="chance")
     ax.set_xscale("log", base=2)
     ax.set_xticks(xs, [str(x) for x in xs])
-    ax.set(xlabel=xlabel, ylim=(0, 1))
+    ax.set(xlabel=xlabel, ylim=(0, 100))
 paper = "paper: BN-only ResNet-14, 32 px, 160 epochs"  # 48%: a scale, not a like point
 if "depth" in sweeps:
-    axes[0, 0].plot(14, 0.48, "*", ms=11, mfc="none", c=sweep.COLORS["bn"], label=paper)
-axes[0, 0].set_ylabel(f"test accuracy ({P.dataset}, {P.image_size}×{P.image_size})")
+    axes[0, 0].plot(14, 48, "*", ms=11, mfc="none", c=sweep.COLORS["bn"], label=paper)
+axes[0, 0].set_ylabel(f"test accuracy (%, {P.dataset}, {P.image_size}×{P.image_size})")
 fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside lower center", ncol=3)
 fig.suptitle(f"Accuracy against {' and '.join(sweeps)} per regime (95% CI over seeds)")
 plt.show()
@@ -297,12 +297,10 @@ notebook.percent_table(sweep.accuracy_table(runs), points=["BN-only − random"]
 #   seeds, dots single seeds.
 fig, ax = plt.subplots()
 groups = sweep.advantage(runs, NETS.all)  # {net: [seeds]}
-plots.seed_bars(ax, groups, [sweep.COLORS["bn"]], threshold=P.random_margin)
+plots.seed_bars(ax, groups, [sweep.COLORS["bn"]], threshold=P.random_margin, scale=100)
 ax.axhline(0, color="k", lw=0.8)
-ax.set(ylabel="test accuracy difference")
-ax.set_title(
-    f"BN-only minus as many random weights (dots: seeds; margin {P.random_margin:g})"
-)
+ax.set(ylabel="test accuracy difference (pp)")
+ax.set_title(f"BN-only − as many random weights (margin {100 * P.random_margin:g} pp)")
 plt.show()
 
 # %% [markdown]

@@ -337,9 +337,9 @@ for ax, (blocks, at_depth) in zip(axes[0], runs.groupby("blocks")):
     by_config = at_depth.groupby("config", sort=False).test_acc  # in CONFIGS order
     bars = {c.replace(", ", "\n").replace(" + ", "\n+ "): a for c, a in by_config}
     shade = colors if blocks else [plots.GREY]  # grey: the no-block baseline
-    plots.seed_bars(ax, bars, shade, threshold=P.trains_accuracy)
-    ax.set(title=f"L = {blocks} blocks" if blocks else "baseline", ylim=(0, 1))
-axes[0][0].set_ylabel(f"test accuracy ({P.train_dataset})")
+    plots.seed_bars(ax, bars, shade, threshold=P.trains_accuracy, scale=100)
+    ax.set(title=f"L = {blocks} blocks" if blocks else "baseline", ylim=(0, 100))
+axes[0][0].set_ylabel(f"test accuracy (%, {P.train_dataset})")
 fig.suptitle("Trainability: bar = mean over seeds, dots = seeds; dotted: 'trains'")
 plt.show()
 

@@ -301,9 +301,9 @@ notebook.percent_table(experiment.by_shape(accuracy, "estimate"))
 #   attention type (95% intervals over seeds and test examples).
 fig, axes = plt.subplots(1, len(tasks), figsize=(3.4 * len(tasks), 3), squeeze=False)
 for ax, name in zip(axes[0], tasks):
-    experiment.plot_by_depth(ax, accuracy[accuracy.task == name], P, "estimate")
-    ax.axhline(majority[name], ls=":", color=plots.GREY, label="majority class")
-    ax.set(ylabel="test accuracy", title=name)
+    experiment.plot_by_depth(ax, accuracy[accuracy.task == name], P, "estimate", 100)
+    ax.axhline(100 * majority[name], ls=":", color=plots.GREY, label="majority class")
+    ax.set(ylabel="test accuracy (%)", title=name)
 axes[0, 0].legend()
 heads = f"{P.total_heads} heads (95% intervals over seeds and test examples)"
 fig.suptitle(f"Accuracy against depth at {heads}")

@@ -102,7 +102,7 @@ import numpy as np
 from reprobook import notebook, plots, train
 from reprobook.papers.zeroq import distill, experiment, quant, record
 from reprobook.papers.zeroq.experiment import SOURCES
-from reprobook.stats import Estimate, accuracy, bootstrap_ci, paired_difference
+from reprobook.stats import Estimate, accuracy, paired_difference
 
 P = notebook.start("zeroq", globals())
 DEVICE = train.pick_device()
@@ -189,11 +189,11 @@ print(f"{run}\nfull-precision accuracy on {len(fp)} test images: {fp_acc:.4f}")
 fig, ax = plt.subplots(figsize=(4.8, 2.8))
 for column, label in [("test_acc", "test"), ("train_acc", "train (running)")]:
     if column in run.history:  # nothing trained here for a pretrained network
-        ax.plot(run.history.epoch, run.history[column], marker="o", ms=3, label=label)
-ax.axhline(fp_acc.mean, color="C2", lw=1, label="full precision, final")
-ax.axhline(P.fp_min_accuracy, ls=":", color="k", lw=1, label="sanity gate")
+        ax.plot(run.history.epoch, 100 * run.history[column], "o-", ms=3, label=label)
+ax.axhline(100 * fp_acc.mean, color="C2", lw=1, label="full precision, final")
+ax.axhline(100 * P.fp_min_accuracy, ls=":", color="k", lw=1, label="sanity gate")
 title = f"Training of the network to quantize ({run.where})"
-ax.set(xlabel="epoch", ylabel="accuracy", title=title)
+ax.set(xlabel="epoch", ylabel="accuracy (%)", title=title)
 ax.legend()
 plt.show()
 
@@ -277,16 +277,17 @@ experiment.shown(table)
 fig, (ax, bx) = plt.subplots(1, 2, figsize=(8.8, 3.0))
 xs = np.arange(len(P.settings))
 for k, s in enumerate(SOURCES):
-    est = [bootstrap_ci(correct[(setting, s)]) for setting in P.settings]
-    plots.estimates(ax, xs + (k - 1) * 0.12, est, fmt="o-", label=f"calibrated on {s}")
-ax.axhline(fp.mean(), color="k", ls="--", lw=1, label="full precision")
+    x, label = xs + (k - 1) * 0.12, f"calibrated on {s}"
+    plots.estimates(ax, x, table[s], 100, fmt="o-", label=label)
+ax.axhline(100 * fp.mean(), color="k", ls="--", lw=1, label="full precision")
 for k, column in enumerate(["distilled − real", "distilled − Gaussian"]):
     x, color = xs + (k - 0.5) * 0.15, f"C{2 - k}"
-    plots.estimates(bx, x, table[column], color=color, label=column)
+    plots.estimates(bx, x, table[column], 100, color=color, label=column)
 bx.axhline(0, color="k", lw=1)
-bx.axhspan(-P.real_margin, P.real_margin, color="C2", alpha=0.12, label="±real_margin")
-ax.set(ylabel="test accuracy", title="Accuracy (95% CI over test images)")
-bx.set(ylabel="accuracy difference", title="Paired differences (same test images)")
+margin = 100 * P.real_margin  # pp
+bx.axhspan(-margin, margin, color="C2", alpha=0.12, label=f"±{margin:g} pp")
+ax.set(ylabel="test accuracy (%)", title="Accuracy (95% CI over test images)")
+bx.set(ylabel="accuracy difference (pp)", title="Paired differences (same test images)")
 for a in (ax, bx):
     a.set_xticks(xs, P.settings)
     a.set_xlabel("bits (weights W, activations A)")
@@ -402,14 +403,15 @@ for ax, b in zip(axes[0], P.mp_budgets):
     kinds = {f"MP ({s})": s for s in SOURCES} | {"random (mean)": "random"}
     for i, (k, color) in enumerate(zip(kinds.values(), ["C0", "C1", "C2", plots.GREY])):
         diff = paired_difference(mp_correct[(b, k)], uniform)
-        plots.estimates(ax, [i], [diff], color=color)
-    dots = [v.mean() - uniform.mean() for v in each[b]]  # each random allocation
+        plots.estimates(ax, [i], [diff], 100, color=color)
+    dots = [100 * (v.mean() - uniform.mean()) for v in each[b]]  # per allocation
     ax.scatter([len(kinds) - 0.85] * len(dots), dots, s=8, color=plots.GREY, alpha=0.7)
-    ax.axhline(0, color="C3", lw=1, label=f"uniform W{b}A{a} ({uniform.mean():.3f})")
+    label = f"uniform W{b}A{a} ({notebook.percent(uniform.mean())})"
+    ax.axhline(0, color="C3", lw=1, label=label)
     ax.set_xticks(range(len(kinds)), list(kinds), rotation=20)
     ax.set(title=f"budget {b} bits on average, A{a}")
     ax.legend()
-axes[0][0].set_ylabel("accuracy − uniform (paired, 95% CI)")
+axes[0][0].set_ylabel("accuracy − uniform (pp, paired, 95% CI)")
 fig.suptitle("Mixed precision against uniform precision of the same size")
 plt.show()
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from reprobook import summary
 from reprobook.book import BookError, build_book, stage_book, toc_files
 from reprobook.summary import format_number, load_results, render_summary
 
@@ -123,8 +124,13 @@ def test_render_summary_shows_verdicts_and_numbers():
     assert "**partially reproduced**" in page
     assert "**reproduced**" in page and "**not reproduced**" in page
     assert "Residual networks expand into ensembles of paths" in page
-    assert "1.00e-15 [5.00e-16, 2.00e-15]" in page
+    assert "1e-15 [5e-16, 2e-15] (n=3)" in page  # as the card shows it
     assert "0.612 [0.55, 0.674]" in page
+    accuracy = {
+        "name": "BN-only test accuracy",
+        "measured": {"mean": 0.61234, "low": 0.55, "high": 0.674, "n": 3},
+    }
+    assert summary._measured(accuracy) == "61.2% [55.0, 67.4] (n=3)"
     assert "not met" in page and "| met |" in page
     assert "`cpu`" in page and "AMD EPYC, 2 cores" in page
     assert "5 min 12 s" in page and "abc123def4" in page

@@ -85,13 +85,15 @@ def test_book_builds_from_the_smoke_outputs(smoke_build, smoke_book):
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_no_accuracy_interval_leaves_zero_one(smoke_build, name):
-    from reprobook.pages import _accuracy_unit
+    from reprobook.units import unit_of
 
     record = json.loads((smoke_build / "results" / f"{name}.json").read_text())
     judged = [
         c for s in record["subclaims"] for c in s["criteria"] + s["gates"]
     ] + record["gates"]
-    accuracies = [c for c in judged if _accuracy_unit(c) == "%"]
+    accuracies = [
+        c for c in judged if unit_of(c["name"], c.get("description", "")) == "%"
+    ]
     for c in accuracies:
         m = c["measured"]
         assert 0 <= m["low"] <= m["mean"] <= m["high"] <= 1, (c["name"], m)

@@ -144,33 +144,6 @@ def test_a_figure_gets_its_caption_and_alt_text_from_its_comment():
     assert figure.metadata["mystnb"]["figure"]["name"] == "fig-zeroq-1"
 
 
-def test_the_card_reads_accuracies_in_percent_differences_in_points_ratios_as_times():
-    est = {"mean": 0.912, "low": 0.9, "high": 0.92, "n": 3}
-    cases = {
-        "test accuracy": ("BN-only test accuracy", "91.2% [90.0, 92.0]"),
-        "difference": ("BN-only − random accuracy", "91.2 pp [90.0, 92.0]"),
-        "ratio": ("deep / wide CPU latency, batch 1", "0.912× [0.9, 0.92]"),
-        "other": ("log GC(1/L) − log GC(1/√L)", "0.912 [0.9, 0.92]"),
-        "slope": (
-            "BN-only accuracy per doubling of width",
-            "91.20 pp per doubling [90.00, 92.00]",
-        ),
-        "gap slope": (
-            "ERK: gap slope at the highest sparsity",
-            "91.20 pp per doubling [90.00, 92.00]",
-        ),
-        "not a ratio": ("worst model − majority class", "0.912 [0.9, 0.92]"),
-    }
-    for name, shown in cases.values():
-        assert pages.measured_text(est, pages._accuracy_unit({"name": name})) == shown
-    # "configuration" is not "ratio": a difference of accuracies described so stays in points
-    described = {
-        "name": "worst model − majority class",
-        "description": "smallest mean test accuracy of any configuration",
-    }
-    assert pages._accuracy_unit(described) == "pp"
-
-
 def test_a_criterion_not_tested_at_the_preset_is_shown_with_its_number_and_not_judged():
     record = {
         **RECORD,

@@ -462,9 +462,25 @@ def test_the_calibration_table_pairs_distilled_with_each_other_source():
         ("W4A4", "Gaussian"): np.array([0.0, 0, 0, 0]),
     }
     table = experiment.calibration_table(correct, ["W4A4"])
-    assert table.loc["W4A4", "distilled"] == 0.5
+    assert table.loc["W4A4", "distilled"].mean == 0.5
+    assert 0 <= table.loc["W4A4", "Gaussian"].low <= table.loc["W4A4", "real"].high <= 1
     assert table.loc["W4A4", "distilled − real"].mean == pytest.approx(0.25)
     assert table.loc["W4A4", "distilled − Gaussian"].mean == pytest.approx(0.5)
+
+
+def test_the_mixed_precision_table_has_one_column_per_kind_whatever_the_budgets():
+    one, zero = np.ones(8), np.zeros(8)
+    correct = {}
+    for b in (3, 4):
+        correct |= {(b, s): one for s in experiment.SOURCES}
+        correct |= {(b, "uniform"): zero, (b, "random"): np.full(8, 0.5)}
+    table = experiment.mixed_table(correct, [3, 4])
+    assert list(table.index) == ["3 bits", "4 bits"] and "uniform, same size" in table
+    assert table.loc["4 bits", "MP − uniform"].mean == pytest.approx(1.0)
+    assert table.loc["3 bits", "random (mean)"].mean == pytest.approx(0.5)
+    shown = experiment.shown(table)
+    assert shown.loc["4 bits", "MP, distilled"] == "100.0%"
+    assert shown.loc["4 bits", "MP − random"].startswith("+50.0 pp")
 
 
 def test_the_mosaic_puts_one_batch_per_row():

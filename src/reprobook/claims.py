@@ -42,6 +42,7 @@ import pandas as pd
 
 from . import provenance
 from .stats import Estimate
+from .units import measured_text, threshold_text, unit_of
 
 VERDICTS = ("reproduced", "partially reproduced", "not reproduced", "inconclusive")
 NOT_TESTED = "not tested"
@@ -70,10 +71,22 @@ class Criterion:
             raise ValueError(f"{self.name!r}: an equivalence margin must be > 0")
 
     @property
+    def unit(self) -> str:
+        """How the measurement and threshold read (see :mod:`reprobook.units`): e.g. "%", "pp"."""
+        return unit_of(self.name, self.description)
+
+    @property
     def requirement(self) -> str:
+        """The threshold in the criterion's unit: "≥ 90%", "within ±2 pp", "< 30"."""
+        limit = threshold_text(self.threshold, self.unit)
         if self.comparison == WITHIN:
-            return f"within ±{self.threshold:g}"
-        return f"{SYMBOLS[self.comparison]} {self.threshold:g}"
+            return f"within ±{limit}"
+        return f"{SYMBOLS[self.comparison]} {limit}"
+
+    def measured_text(self) -> str:
+        """The measurement in the criterion's unit, as the card shows it; "–" before the run."""
+        m = self.measured
+        return measured_text(m and dict(mean=m.mean, low=m.low, high=m.high), self.unit)
 
     @property
     def status(self) -> str:
@@ -375,7 +388,7 @@ class Claim:
                 subclaim=sub,
                 criterion=c.name,
                 paper=c.paper,
-                measured=f"{c.measured}",
+                measured=c.measured_text(),
                 requirement=c.requirement,
                 status=c.status,
                 verdict=verdicts.get(sub, ""),

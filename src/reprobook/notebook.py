@@ -18,6 +18,7 @@ import torch
 from . import data, params, provenance
 from .claims import Claim
 from .stats import Estimate
+from .units import measured_text
 
 
 def start(notebook: str, namespace: dict[str, Any]) -> params.Params:
@@ -104,8 +105,6 @@ def formatted(value: Any, spec: str = ".3g") -> str:
 def in_units(value: Estimate | float, unit: str) -> str:
     """An accuracy (``"%"``) or a difference of accuracies (``"pp"``) as the prose quotes it, in the
     papers' units and as the verdict card shows it: ``93.4% [92.9, 94.0]``, ``+0.3 pp [-0.7, 1.3]``."""
-    from .pages import measured_text
-
     if not isinstance(value, Estimate):
         value = Estimate.point(float(value))
     text = measured_text(dict(mean=value.mean, low=value.low, high=value.high), unit)

@@ -25,6 +25,7 @@ from .summary import (
     CSS,
     SYMBOL,
 )  # one colour and symbol per verdict, for the card and the grid
+from .units import measured_text, unit_of
 
 STATUS_SYMBOL = {"met": "✓", "not met": "✗", "uncertain": "?", "not tested": "–"}
 # Absolute paths of two or more parts (not a ratio such as 1/L or λ=1/√L): /home/me/x, /tmp/a/b.json
@@ -41,46 +42,6 @@ def scrub_paths(text: str) -> str:
 
 def _e(text: Any) -> str:
     return html.escape(str(text), quote=False)
-
-
-PER_DOUBLING = "pp per doubling"
-
-
-def _accuracy_unit(c: dict) -> str:
-    """Accuracies read in percent, differences of accuracies in percentage points (the papers' units),
-    slopes of accuracies or accuracy gaps against log2(size) in points per doubling, ratios (a
-    criterion named "a / b") as ×; anything else as measured."""
-    text = f"{c.get('name', '')} {c.get('description', '')}".lower()
-    words = set(re.findall(r"[\w−]+", text))
-    if " / " in c.get("name", ""):
-        return "×"
-    accuracy = "accuracy" in words or "gap" in words
-    if accuracy and ("slope" in words or "per doubling" in text):
-        return PER_DOUBLING
-    if "accuracy" not in words or "ratio" in words:
-        return ""
-    return (
-        "pp"
-        if ("−" in c.get("name", "") or "gap" in words or "difference" in words)
-        else "%"
-    )
-
-
-def measured_text(m: dict | None, unit: str = "") -> str:
-    """``mean [low, high]`` in ``unit``: ``"%"`` (×100), ``"pp"`` (×100, percentage points),
-    ``"×"`` or none."""
-    if not m:
-        return "–"
-    scale = 100 if unit in ("%", "pp", PER_DOUBLING) else 1
-    mean, low, high = (
-        m[k] * scale if abs(m[k]) != float("inf") else m[k]
-        for k in ("mean", "low", "high")
-    )
-    digits = {"%": ".1f", "pp": ".1f", PER_DOUBLING: ".2f"}.get(unit, ".3g")
-    suffix = f" {unit}" if unit in ("pp", PER_DOUBLING) else unit
-    if low == high:
-        return f"{mean:{digits}}{suffix}"
-    return f"{mean:{digits}}{suffix} [{low:{digits}}, {high:{digits}}]"
 
 
 def record_line(others: list[dict[str, Any]]) -> str:
@@ -127,7 +88,7 @@ def verdict_card(record: dict[str, Any], others: list[dict[str, Any]] = ()) -> s
             detail = f"not tested at this preset: {_e(sub['not_tested'])}"
         else:
             detail = "; ".join(
-                f"{STATUS_SYMBOL[c['status']]} {_e(c['name'])}: ours {measured_text(c['measured'], _accuracy_unit(c))}"
+                f"{STATUS_SYMBOL[c['status']]} {_e(c['name'])}: ours {measured_text(c['measured'], unit_of(c['name'], c.get('description', '')))}"
                 + (f", paper {_e(c['paper'])}" if c.get("paper") else "")
                 + (
                     " (not tested at this preset: not judged)"

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from . import params
+from .units import measured_text, unit_of
 
 NO_RESULTS = """\
 No results yet: no `results/*.json` files were found in the build directory.
@@ -102,16 +103,13 @@ def _cell(value: Any) -> str:
     return " ".join(text.split()).replace("|", "\\|") or "–"
 
 
-def _measured(m: Any) -> str:
-    """``mean [low, high] (n=…)`` for a measured dict; plain formatting otherwise."""
+def _measured(c: dict) -> str:
+    """A criterion's measurement as its card shows it (:mod:`reprobook.units`), with ``(n=…)``."""
+    m = c.get("measured")
     if not isinstance(m, dict):
         return format_number(m)
-    text = format_number(m.get("mean"))
-    if m.get("low") is not None and m.get("high") is not None:
-        text += f" [{format_number(m['low'])}, {format_number(m['high'])}]"
-    if m.get("n") is not None:
-        text += f" (n={m['n']})"
-    return text
+    text = measured_text(m, unit_of(c.get("name", ""), c.get("description", "")))
+    return text + (f" (n={m['n']})" if m.get("n") is not None else "")
 
 
 SYMBOL = {
@@ -417,7 +415,7 @@ def _section(
                     label,
                     _cell(c.get("description") or c.get("name") or "–"),
                     _cell(c.get("paper")),
-                    _cell(_measured(c.get("measured"))),
+                    _cell(_measured(c)),
                     _cell(c.get("status") or "–"),
                 ]
             )

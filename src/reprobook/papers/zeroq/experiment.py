@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from ... import checkpoints, data, models, notebook, train
-from ...stats import Estimate, paired_difference
+from ...stats import Estimate, accuracy, paired_difference
 from . import distill, pareto, quant, record
 
 SOURCES = [
@@ -305,10 +305,14 @@ def calibration(
 
 
 def calibration_table(correct: Mapping, settings) -> pd.DataFrame:
-    """Accuracy per setting and source, and the paired differences of distilled with the others."""
+    """Accuracy per setting and source (with its interval over test images, in [0, 1]), and the
+    paired differences of distilled with the others."""
     rows = []
     for setting in settings:
-        row = {"setting": setting, **{s: correct[(setting, s)].mean() for s in SOURCES}}
+        row = {"setting": setting}
+        row |= {
+            s: accuracy(correct[(setting, s)][None]) for s in SOURCES
+        }  # [1 seed, N]
         for other in ("real", "Gaussian"):
             row[f"distilled − {other}"] = paired_difference(
                 correct[(setting, "distilled")], correct[(setting, other)]
@@ -465,10 +469,12 @@ def shown(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def mixed_table(correct: Mapping, budgets) -> pd.DataFrame:
-    """Accuracy of each kind per budget, and the DP's paired differences with uniform and random."""
+    """Accuracy of each kind per budget (with its interval over test images), and the DP's paired
+    differences with uniform precision of the same size (W{budget}) and with random allocations."""
     rows = []
     for b in budgets:
-        acc = {k: correct[(b, k)].mean() for k in [*SOURCES, "uniform", "random"]}
+        kinds = [*SOURCES, "uniform", "random"]
+        acc = {k: accuracy(correct[(b, k)][None]) for k in kinds}  # [1, N] correctness
         mp = correct[(b, "distilled")]
         vs = {k: paired_difference(mp, correct[(b, k)]) for k in ("uniform", "random")}
         rows.append(
@@ -477,7 +483,7 @@ def mixed_table(correct: Mapping, budgets) -> pd.DataFrame:
                 "MP, distilled": acc["distilled"],
                 "MP, Gaussian": acc["Gaussian"],
                 "MP, real": acc["real"],
-                f"uniform W{b}": acc["uniform"],
+                "uniform, same size": acc["uniform"],
                 "random (mean)": acc["random"],
                 "MP − uniform": vs["uniform"],
                 "MP − random": vs["random"],

@@ -1,0 +1,60 @@
+"""How a measured quantity reads on a page: in the papers' units, one rule for the card, the criteria
+table and the prose. Accuracies read in percent, differences of accuracies in percentage points,
+slopes of accuracies against log2(size) in points per doubling, ratios as ×, wall times in s;
+anything else as measured.
+The unit follows from a criterion's name and description (its words), so a preset file needs no unit
+field and a criterion cannot be shown in one unit on the card and another in its table."""
+
+from __future__ import annotations
+
+import re
+
+PER_DOUBLING = "pp per doubling"
+SCALED = ("%", "pp", PER_DOUBLING)  # stored as fractions, shown ×100
+
+
+def unit_of(name: str, description: str = "") -> str:
+    """``"%"``, ``"pp"``, ``PER_DOUBLING``, ``"×"`` (a criterion named "a / b", not "a / b − 1"),
+    ``"s"`` (named "... seconds") or ``""``."""
+    text = f"{name} {description}".lower()
+    words = set(re.findall(r"[\w−]+", text))
+    if " / " in name:
+        return "" if "−" in name else "×"
+    if "seconds" in set(re.findall(r"\w+", name.lower())):
+        return "s"
+    accuracy = "accuracy" in words or "gap" in words
+    if accuracy and ("slope" in words or "per doubling" in text):
+        return PER_DOUBLING
+    if "accuracy" not in words or "ratio" in words:
+        return ""
+    return "pp" if ("−" in name or "gap" in words or "difference" in words) else "%"
+
+
+def _digits(unit: str) -> str:
+    return {"%": ".1f", "pp": ".1f", PER_DOUBLING: ".2f"}.get(unit, ".3g")
+
+
+def _suffix(unit: str) -> str:
+    return f" {unit}" if unit in ("pp", PER_DOUBLING, "s") else unit
+
+
+def measured_text(m: dict | None, unit: str = "") -> str:
+    """``mean [low, high]`` of a measurement (a dict with those keys) in ``unit``; "–" for none."""
+    if not m:
+        return "–"
+    scale = 100 if unit in SCALED else 1
+    mean, low, high = (
+        m[k] * scale if abs(m[k]) != float("inf") else m[k]
+        for k in ("mean", "low", "high")
+    )
+    digits, suffix = _digits(unit), _suffix(unit)
+    if low == high:
+        return f"{mean:{digits}}{suffix}"
+    return f"{mean:{digits}}{suffix} [{low:{digits}}, {high:{digits}}]"
+
+
+def threshold_text(threshold: float, unit: str = "") -> str:
+    """A threshold in ``unit`` with as many digits as it was written with: 0.9 → ``90%``,
+    0.015 → ``1.5 pp``, 30 → ``30``."""
+    value = threshold * 100 if unit in SCALED else threshold
+    return f"{round(value, 10):g}{_suffix(unit)}"

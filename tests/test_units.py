@@ -1,0 +1,60 @@
+"""One rule for the unit a measured quantity reads in (card, criteria table, prose)."""
+
+from reprobook import units
+from reprobook.claims import Criterion
+from reprobook.stats import Estimate
+
+
+def test_a_quantity_reads_accuracies_in_percent_differences_in_points_ratios_as_times():
+    est = {"mean": 0.912, "low": 0.9, "high": 0.92, "n": 3}
+    cases = {
+        "test accuracy": ("BN-only test accuracy", "91.2% [90.0, 92.0]"),
+        "difference": ("BN-only − random accuracy", "91.2 pp [90.0, 92.0]"),
+        "ratio": ("deep / wide CPU latency, batch 1", "0.912× [0.9, 0.92]"),
+        "other": ("log GC(1/L) − log GC(1/√L)", "0.912 [0.9, 0.92]"),
+        "slope": (
+            "BN-only accuracy per doubling of width",
+            "91.20 pp per doubling [90.00, 92.00]",
+        ),
+        "gap slope": (
+            "ERK: gap slope at the highest sparsity",
+            "91.20 pp per doubling [90.00, 92.00]",
+        ),
+        "not a ratio": ("worst model − majority class", "0.912 [0.9, 0.92]"),
+        "relative": ("λ=1: measured / predicted log-growth − 1", "0.912 [0.9, 0.92]"),
+        "seconds": ("pipeline seconds", "0.912 s [0.9, 0.92]"),
+    }
+    for name, shown in cases.values():
+        assert units.measured_text(est, units.unit_of(name)) == shown
+    # "configuration" is not "ratio": a difference of accuracies described so stays in points
+    described = {
+        "name": "worst model − majority class",
+        "description": "smallest mean test accuracy of any configuration",
+    }
+    assert units.unit_of(**described) == "pp"
+
+
+def test_a_threshold_reads_in_its_criterion_s_unit_with_the_digits_it_was_written_with():
+    assert units.threshold_text(0.9, "%") == "90%"
+    assert units.threshold_text(0.015, "pp") == "1.5 pp"
+    assert units.threshold_text(0.07, "%") == "7%"  # not 7.000000000000001%
+    assert units.threshold_text(30, "") == "30"
+    assert units.threshold_text(1, "×") == "1×"
+
+
+def test_the_criteria_table_shows_requirement_and_measurement_in_the_card_s_units():
+    acc = Criterion("BN-only test accuracy", "mean test accuracy", ">=", 0.5)
+    gap = Criterion(
+        "all − BN-only accuracy", "difference of accuracies", "within", 0.02
+    )
+    secs = Criterion("pipeline seconds", "wall time of the pipeline", "<", 30)
+    secs.measured = Estimate.point(53.24)
+    assert (acc.requirement, gap.requirement, secs.requirement) == (
+        "≥ 50%",
+        "within ±2 pp",
+        "< 30 s",
+    )
+    assert secs.measured_text() == "53.2 s"
+    assert acc.measured_text() == "–"
+    acc.measured = Estimate(0.6131, 0.6012, 0.6243)
+    assert acc.measured_text() == "61.3% [60.1, 62.4]"
