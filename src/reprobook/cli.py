@@ -292,7 +292,7 @@ def parser() -> argparse.ArgumentParser:
     bench.set_defaults(func=cmd_bench)
     record = sub.add_parser(
         "train-record",
-        help="retrain a committed model of record (ZeroQ's CIFAR-10 ResNet-20: ~80 min on 2 cores)",
+        help="retrain a committed model of record (ZeroQ's CIFAR-10 ResNet-20: ~90 min on 2 cores)",
     )
     record.add_argument("notebook", choices=RECORDS)
     record.add_argument(
