@@ -85,8 +85,7 @@ class Criterion:
 
     def measured_text(self) -> str:
         """The measurement in the criterion's unit, as the card shows it; "–" before the run."""
-        m = self.measured
-        return measured_text(m and dict(mean=m.mean, low=m.low, high=m.high), self.unit)
+        return measured_text(self.measured and self.measured.to_dict(), self.unit)
 
     @property
     def status(self) -> str:

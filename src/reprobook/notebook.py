@@ -107,7 +107,7 @@ def in_units(value: Estimate | float, unit: str) -> str:
     papers' units and as the verdict card shows it: ``93.4% [92.9, 94.0]``, ``+0.3 pp [-0.7, 1.3]``."""
     if not isinstance(value, Estimate):
         value = Estimate.point(float(value))
-    text = measured_text(dict(mean=value.mean, low=value.low, high=value.high), unit)
+    text = measured_text(value.to_dict(), unit)
     return ("+" if unit == "pp" and value.mean > 0 else "") + text
 
 

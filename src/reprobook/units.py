@@ -20,7 +20,7 @@ def unit_of(name: str, description: str = "") -> str:
     words = set(re.findall(r"[\w−]+", text))
     if " / " in name:
         return "" if "−" in name else "×"
-    if "seconds" in set(re.findall(r"\w+", name.lower())):
+    if "seconds" in name.lower().split():
         return "s"
     accuracy = "accuracy" in words or "gap" in words
     if accuracy and ("slope" in words or "per doubling" in text):

@@ -309,10 +309,9 @@ def calibration_table(correct: Mapping, settings) -> pd.DataFrame:
     paired differences of distilled with the others."""
     rows = []
     for setting in settings:
+        # accuracy() takes correctness per [seed, test image]: one seed here
         row = {"setting": setting}
-        row |= {
-            s: accuracy(correct[(setting, s)][None]) for s in SOURCES
-        }  # [1 seed, N]
+        row |= {s: accuracy(correct[(setting, s)][None]) for s in SOURCES}
         for other in ("real", "Gaussian"):
             row[f"distilled − {other}"] = paired_difference(
                 correct[(setting, "distilled")], correct[(setting, other)]
