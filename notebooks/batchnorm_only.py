@@ -105,6 +105,7 @@ from IPython.display import display
 from reprobook import data, notebook, plots
 from reprobook.papers.batchnorm_only import sweep, trainable
 from reprobook.stats import Estimate, mean_ci
+from reprobook.units import threshold_text
 
 P = notebook.start("batchnorm_only", globals())
 NETS = sweep.Nets.of(P)  # the depth sweep and the width sweep
@@ -127,8 +128,8 @@ print(
 # slopes of BN-only accuracy against $\log_2$ depth or $\log_2$ width, one slope per
 # seed. The thresholds are parameters of the run, set in the preset before it (values of
 # this run): "far above chance" is a mean BN-only accuracy of at least
-# {glue:text}`bn_floor` (chance is 0.1), the margin over random parameters is
-# {glue:text}`random_margin` in accuracy, a channel counts as switched off when
+# {glue:text}`bn_floor` (chance is 10%), the margin over random parameters is
+# {glue:text}`random_margin` of accuracy, a channel counts as switched off when
 # $|\gamma| <$ {glue:text}`gamma_threshold` (0.01 is the threshold we believe the paper
 # used; not verified), and "about a third" counts as met from
 # {glue:text}`gamma_off_target`. A failed sanity gate or a failed check makes every
@@ -417,16 +418,10 @@ text |= {
     "steps": int(runs.steps.max()),
     "frozen_moved": moved,
     "count_mismatch": mismatch,
-    **{
-        k: f"{P[k]:g}"
-        for k in (
-            "gamma_threshold",
-            "gamma_off_target",
-            "bn_floor",
-            "random_margin",
-            "learns_accuracy",
-        )
-    },
+    **{k: f"{P[k]:g}" for k in ("gamma_threshold", "gamma_off_target")},
+    "bn_floor": threshold_text(P.bn_floor, "%"),  # thresholds as the card reads them
+    "random_margin": threshold_text(P.random_margin, "pp"),
+    "learns_accuracy": threshold_text(P.learns_accuracy, "%"),
     **{k: f"{P[k]:g}" for k in ("epochs", "image_size")},
 }
 numbers = sweep.numbers(result, NETS.all, counts, below)

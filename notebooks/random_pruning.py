@@ -128,14 +128,15 @@ pd.DataFrame(FAMILY, columns=["depth", "width", "dense parameters"], index=MODEL
 # initial weights, same data order) with a threshold: *met* when the whole interval is
 # on the right side, *not met* when the whole interval is on the wrong side, *uncertain*
 # otherwise. *Matches dense* is an equivalence test: met when the whole interval of the
-# gap lies inside ±margin, not met when it lies wholly outside. Accuracies are fractions
-# (0.01 = one point). The match margin is a parameter of the preset, declared before the
-# run; the signs come from the paper. A gate applies to every sub-claim: the dense
-# models must learn (otherwise the budget is too small to say anything and every verdict
-# is *inconclusive*). Two *checks* test the implementation, not the paper: the pruned
-# weights are exactly zero after training, and every mask keeps its target number of
-# weights (per layer and in all) within one weight. They can fail only through a bug, so
-# they are never evidence; a failed check makes the verdict *inconclusive*.
+# gap lies inside ±margin, not met when it lies wholly outside. Accuracies read in
+# percent, gaps in percentage points (pp). The match margin is a parameter of the
+# preset, declared before the run; the signs come from the paper. A gate applies to
+# every sub-claim: the dense models must learn (otherwise the budget is too small to say
+# anything and every verdict is *inconclusive*). Two *checks* test the implementation,
+# not the paper: the pruned weights are exactly zero after training, and every mask
+# keeps its target number of weights (per layer and in all) within one weight. They can
+# fail only through a bug, so they are never evidence; a failed check makes the verdict
+# *inconclusive*.
 
 # %%
 claim = notebook.declare(P, moderate=MODERATE, high=HIGH, largest=LARGEST)
