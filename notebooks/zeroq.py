@@ -158,21 +158,19 @@ claim.declare()
 #
 # At the `cpu` and `gpu` presets this is the book's *model of record*: a CIFAR-10
 # ResNet-20 with BatchNorm (`models.CifarResNet`, 32 px, the paper's CIFAR-10 network)
-# trained once by the package's trainer (SGD with Nesterov momentum, warm-up then linear
-# decay, random crops and flips, 80 epochs) and committed with its provenance — recipe,
+# trained once by the package's trainer and committed with its provenance — recipe,
 # seed, commit, hardware, training time and curve, test accuracy, and the SHA-256 of the
 # weights, checked on every load (`torch.load(weights_only=True)`). A run never retrains
 # it; `reprobook train-record zeroq` does. A network near ResNet-20's published 91.25%
 # is what the paper's CIFAR-10 setting quantizes, and where 4-bit calibration data can
-# matter; a few-epoch network of the 45-minute book would not be. The committed model
-# falls short of the 91% the book aims for (its accuracy is printed below, from its
-# provenance); a longer training run, minutes on a GPU, should close the gap. At `smoke`
-# (and with `-p model cifar_resnet`) a CIFAR ResNet is trained here by the `train_*`
-# parameters and cached under `$REPROBOOK_CACHE/models/`, keyed by a hash of everything
-# that determines its weights. The `full` preset quantizes torchvision's
-# ImageNet-pretrained ResNet-18 on the 50,000 ImageNet validation images, where
-# `$REPROBOOK_IMAGENET` holds them; without them it says so and falls back to the CIFAR
-# ResNet.
+# matter; a few-epoch network of the 45-minute book would not be. The book aims for 91%;
+# the next cell prints, from the provenance, the model's accuracy (with the target where
+# it falls short) and the recipe that trained it. At `smoke` (and with `-p model
+# cifar_resnet`) a CIFAR ResNet is trained here by the `train_*` parameters and cached
+# under `$REPROBOOK_CACHE/models/`, keyed by a hash of everything that determines its
+# weights. The `full` preset quantizes torchvision's ImageNet-pretrained ResNet-18 on
+# the 50,000 ImageNet validation images, where `$REPROBOOK_IMAGENET` holds them; without
+# them it says so and falls back to the CIFAR ResNet.
 
 # %%
 with claim.section("model"):

@@ -31,6 +31,29 @@ def test_the_committed_model_is_the_one_its_provenance_describes():
     assert not model.training
 
 
+def test_the_page_quotes_the_recipe_that_trained_the_model():
+    text = record.recipe_text(dataclasses.asdict(record.RECIPE))
+    assert text.startswith("SGD with Nesterov momentum 0.9, lr 0.1, linear decay")
+    assert "Cutout 8 px" in text and "label smoothing 0.1" in text and "bf16" in text
+    # fields left at their defaults are not named; the official step schedule reads as steps
+    step = train.TrainConfig(schedule="step", milestones=(80, 120), nesterov=False)
+    text = record.recipe_text(dataclasses.asdict(step))
+    assert "SGD with momentum 0.9" in text and "×0.1 at epochs 80, 120" in text
+    assert "Cutout" not in text and "smoothing" not in text and text.endswith("fp32")
+    adam = train.TrainConfig(
+        optimizer="adam", schedule="inverse_sqrt", warmup_steps=1000
+    )
+    text = record.recipe_text(dataclasses.asdict(adam))
+    assert (
+        "AdamW" in text and "inverse-square-root decay after 1000 warm-up steps" in text
+    )
+    # an older provenance without newer fields reads with their defaults
+    old = {k: v for k, v in dataclasses.asdict(record.RECIPE).items() if k != "cutout"}
+    assert "Cutout" not in record.recipe_text(old)
+    _, meta = record.load()
+    assert record.recipe_text(meta["recipe"]) in record.describe(meta)
+
+
 def test_the_committed_model_classifies_the_test_images(mirror):
     model, meta = record.load()
     cifar = data.load("cifar10").subset(0, 1000, seed=0)

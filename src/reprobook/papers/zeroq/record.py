@@ -187,18 +187,53 @@ def load(folder: Path = FOLDER) -> tuple[nn.Module, dict]:
     return model.eval(), meta
 
 
+def recipe_text(recipe: dict) -> str:
+    """A recipe (``dataclasses.asdict`` of a TrainConfig, as the provenance keeps it) as the page
+    quotes it: ``SGD with Nesterov momentum 0.9, lr 0.1, linear decay after a 3% warm-up, weight decay 5e-4, batch
+    128, crop + flip, Cutout 8 px, label smoothing 0.1, bf16``; what it leaves at the default is
+    not named."""
+    r = {**dataclasses.asdict(train.TrainConfig()), **recipe}
+    if r["optimizer"] == "sgd":
+        kind = "Nesterov momentum" if r["nesterov"] else "momentum"
+        optimizer = f"SGD with {kind} {r['momentum']:g}"
+    else:
+        optimizer = f"AdamW with β = {r['betas'][0]:g}, {r['betas'][1]:g}"
+    warmup = (
+        f"{r['warmup_steps']} warm-up steps"
+        if r["warmup_steps"]
+        else f"a {r['warmup']:.0%} warm-up"
+    )
+    schedule = {
+        "step": "×{lr_gamma:g} at epochs {steps}",
+        "inverse_sqrt": "inverse-square-root decay",
+    }.get(r["schedule"], f"{r['schedule']} decay")
+    schedule = schedule.format(
+        lr_gamma=r["lr_gamma"], steps=", ".join(f"{m:g}" for m in r["milestones"])
+    )
+    parts = [
+        f"{optimizer}, lr {r['lr']:g}, {schedule} after {warmup}",
+        f"weight decay {r['weight_decay']:g}, batch {r['batch_size']}",
+        "crop + flip" if r["augment"] else "no augmentation",
+        f"Cutout {r['cutout']} px" if r["cutout"] else "",
+        f"label smoothing {r['label_smoothing']:g}" if r["label_smoothing"] else "",
+        "bf16" if r["precision"] != "fp32" else "fp32",
+    ]
+    return ", ".join(part for part in parts if part)
+
+
 def describe(meta: dict) -> str:
-    """One line for the page: what the model is, how well it does, where and when it was trained."""
+    """One line for the page: what the model is, how well it does, how, where and when it was
+    trained."""
     acc = meta["test_accuracy"]
     hw = meta["provenance"]["hardware"]
     where = hw.get("gpu") or f"{hw.get('cores')}-core {hw.get('cpu')}"
     commit = (meta["provenance"].get("git_commit") or "unknown")[:7]
     return (
-        f"ResNet-{DEPTH} (width {WIDTH}, {RESOLUTION} px), {meta['recipe']['epochs']:g} epochs, "
-        f"seed {meta['seed']}: test accuracy {100 * acc['mean']:.2f}% "
-        f"[{100 * acc['low']:.2f}, {100 * acc['high']:.2f}] on {meta['test_images']:,} images"
+        f"ResNet-{DEPTH} (width {WIDTH}, {RESOLUTION} px), seed {meta['seed']}: test accuracy "
+        f"{100 * acc['mean']:.2f}% [{100 * acc['low']:.2f}, {100 * acc['high']:.2f}] on "
+        f"{meta['test_images']:,} images"
         + (f" (target {TARGET_ACCURACY:.0%})" if acc["mean"] < TARGET_ACCURACY else "")
-        + "; "
-        f"trained in {meta['train_seconds'] / 60:.0f} min on {where} at commit {commit}, "
+        + f"; trained for {meta['recipe']['epochs']:g} epochs ({recipe_text(meta['recipe'])}) "
+        f"in {meta['train_seconds'] / 60:.0f} min on {where} at commit {commit}, "
         f"{meta['provenance']['started_utc'][:10]}"
     )
