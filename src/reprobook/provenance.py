@@ -52,29 +52,26 @@ def results_path(notebook: str, preset: str | None = None) -> Path:
 
 
 def git_state() -> tuple[str | None, bool | None]:
+    """The checkout's commit and whether tracked files differ from it. Where git cannot tell (no
+    checkout, or a copy of one without ``.git``, as on the lent GPU machine), the commit and state
+    the copy was made at: ``$REPROBOOK_COMMIT`` and ``$REPROBOOK_GIT_DIRTY`` ("0" or "1"), which
+    ``.ci/gpu/run`` sets from what ``.ci/gpu/prep`` recorded; else unknown (None)."""
     root = repo_root()
-    if root is None:
-        return os.environ.get("REPROBOOK_COMMIT"), None
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        dirty = bool(
-            subprocess.run(
-                ["git", "status", "--porcelain", "--untracked-files=no"],
-                cwd=root,
-                capture_output=True,
-                text=True,
-                check=True,
-            ).stdout.strip()
-        )
-        return commit, dirty
-    except (OSError, subprocess.CalledProcessError):
-        return None, None
+    if root is not None:
+        try:
+            commit = _git(root, "rev-parse", "HEAD")
+            dirty = bool(_git(root, "status", "--porcelain", "--untracked-files=no"))
+            return commit, dirty
+        except (OSError, subprocess.CalledProcessError):
+            pass
+    dirty = {"0": False, "1": True}.get(os.environ.get("REPROBOOK_GIT_DIRTY", ""))
+    return os.environ.get("REPROBOOK_COMMIT") or None, dirty
+
+
+def _git(root: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=root, capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
 def cpu_name() -> str:

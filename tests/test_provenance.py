@@ -1,0 +1,41 @@
+"""Where a number came from: the commit, also in a copy of the checkout without git."""
+
+import re
+
+import pytest
+
+from reprobook import provenance
+
+
+def test_a_checkout_gives_its_commit():
+    commit, dirty = provenance.git_state()
+    assert re.fullmatch(r"[0-9a-f]{40}", commit) and isinstance(dirty, bool)
+
+
+@pytest.mark.parametrize(
+    "env, expected",
+    [
+        (
+            {"REPROBOOK_COMMIT": "ab" * 20, "REPROBOOK_GIT_DIRTY": "0"},
+            ("ab" * 20, False),
+        ),
+        (
+            {"REPROBOOK_COMMIT": "ab" * 20, "REPROBOOK_GIT_DIRTY": "1"},
+            ("ab" * 20, True),
+        ),
+        ({"REPROBOOK_COMMIT": "ab" * 20}, ("ab" * 20, None)),  # state not recorded
+        ({}, (None, None)),  # nothing known: unknown, never a guess
+    ],
+)
+def test_a_copy_without_git_gives_the_commit_it_was_made_at(
+    tmp_path, monkeypatch, env, expected
+):
+    # as on the lent GPU machine: the tree's files, no .git (git fails there)
+    monkeypatch.setattr(provenance, "repo_root", lambda: tmp_path)
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
+    for key in ("REPROBOOK_COMMIT", "REPROBOOK_GIT_DIRTY"):
+        monkeypatch.delenv(key, raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    assert provenance.git_state() == expected
+    assert provenance.collect()["git_commit"] == expected[0]
