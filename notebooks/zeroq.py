@@ -179,7 +179,7 @@ with claim.section("model"):
     sizes = np.array(list(quant.layer_sizes(net).values()))  # [L]: P_i weights
     fp = quant.correct(net, run.x_test, run.y_test, run.inputs).numpy()  # [N] bool
 fp_acc = claim.measure("full-precision test accuracy", accuracy(fp[None]))  # in [0, 1]
-print(f"{run}\nfull precision, {len(fp)} test images: {notebook.percent(fp_acc)}")
+print(f"{run}\nfull precision, {len(fp):,} test images: {notebook.percent(fp_acc)}")
 
 # %%
 # Figure: Training of the full-precision network that is then quantized: accuracy per
