@@ -146,6 +146,18 @@ def test_render_summary_shows_verdicts_and_numbers():
     assert f"Their criteria (not the checks and gates) — {tally}." in page
 
 
+def test_a_run_that_used_a_model_of_record_names_it_on_the_summary():
+    assert "Model of record" not in render_summary([RESULT])
+    line = "ResNet-20 (width 16, 32 px), seed 0: test accuracy 88.71% | trained at commit 420aa72"
+    used = {**RESULT, "numbers": {"model_of_record": line}}
+    page = render_summary([used])
+    assert (
+        "- Model of record: ResNet-20 (width 16, 32 px), seed 0: test accuracy 88.71%"
+        in page
+    )
+    assert "\\| trained at commit 420aa72" in page  # escaped like every other cell
+
+
 def test_render_summary_unknown_citation_key_is_not_cited():
     page = render_summary([RESULT], bib_keys={"other"})
     assert "{cite}" not in page and "dherin2025residual" in page

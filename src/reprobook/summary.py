@@ -392,6 +392,9 @@ def _section(
         ("Started", prov.get("started_utc") or "–"),
         ("Commit", _commit(prov)),
     ]
+    # a committed trained model the run used (ZeroQ's): its accuracy, recipe, hardware and commit
+    if (r.get("numbers") or {}).get("model_of_record"):
+        facts.append(("Model of record", _cell(r["numbers"]["model_of_record"])))
     lines += [f"- {key}: {value}" for key, value in facts] + [""]
     if r.get("preset") != "full":
         lines += [
