@@ -55,7 +55,7 @@ def git_state() -> tuple[str | None, bool | None]:
     """The checkout's commit and whether tracked files differ from it. Where git cannot tell (no
     checkout, or a copy of one without ``.git``, as on the lent GPU machine), the commit and state
     the copy was made at: ``$REPROBOOK_COMMIT`` and ``$REPROBOOK_GIT_DIRTY`` ("0" or "1"), which
-    ``.ci/gpu/run`` sets from what ``.ci/gpu/prep`` recorded; else unknown (None)."""
+    ``.ci/gpu/setup`` sets from what ``.ci/gpu/prep`` recorded; else unknown (None)."""
     root = repo_root()
     if root is not None:
         try:

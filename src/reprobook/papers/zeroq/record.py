@@ -189,9 +189,9 @@ def load(folder: Path = FOLDER) -> tuple[nn.Module, dict]:
 
 def recipe_text(recipe: dict) -> str:
     """A recipe (``dataclasses.asdict`` of a TrainConfig, as the provenance keeps it) as the page
-    quotes it: ``SGD with Nesterov momentum 0.9, lr 0.1, linear decay after a 3% warm-up, weight decay 5e-4, batch
-    128, crop + flip, Cutout 8 px, label smoothing 0.1, bf16``; what it leaves at the default is
-    not named."""
+    quotes it: ``SGD with Nesterov momentum 0.9, lr 0.1, linear decay after a 3% warm-up, weight
+    decay 0.0005, batch 128, crop + flip, Cutout 8 px, label smoothing 0.1, bf16``; Cutout and
+    label smoothing are named only where they are on."""
     r = {**dataclasses.asdict(train.TrainConfig()), **recipe}
     if r["optimizer"] == "sgd":
         kind = "Nesterov momentum" if r["nesterov"] else "momentum"
