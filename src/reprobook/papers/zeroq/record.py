@@ -203,13 +203,13 @@ def recipe_text(recipe: dict) -> str:
         if r["warmup_steps"]
         else f"a {r['warmup']:.0%} warm-up"
     )
-    schedule = {
-        "step": "×{lr_gamma:g} at epochs {steps}",
-        "inverse_sqrt": "inverse-square-root decay",
-    }.get(r["schedule"], f"{r['schedule']} decay")
-    schedule = schedule.format(
-        lr_gamma=r["lr_gamma"], steps=", ".join(f"{m:g}" for m in r["milestones"])
-    )
+    if r["schedule"] == "step":  # MultiStepLR
+        steps = ", ".join(f"{m:g}" for m in r["milestones"])
+        schedule = f"×{r['lr_gamma']:g} at epochs {steps}"
+    elif r["schedule"] == "inverse_sqrt":
+        schedule = "inverse-square-root decay"
+    else:
+        schedule = f"{r['schedule']} decay"
     parts = [
         f"{optimizer}, lr {r['lr']:g}, {schedule} after {warmup}",
         f"weight decay {r['weight_decay']:g}, batch {r['batch_size']}",
