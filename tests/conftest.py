@@ -4,10 +4,13 @@ from pathlib import Path
 
 import pytest
 
+from reprobook import allocator
+
 REPO = Path(__file__).resolve().parents[1]
 MIRROR = Path(os.environ.get("REPROBOOK_DATA") or REPO.parent / "shared" / "data")
 
 os.environ.setdefault("REPROBOOK_PROGRESS", "0")
+allocator.keep_freed_memory()  # as a notebook does: the tests train faster
 # Results written by tests never land in the checkout's build/results (the book's).
 os.environ["REPROBOOK_RESULTS"] = tempfile.mkdtemp(prefix="reprobook-test-results-")
 if MIRROR.is_dir():

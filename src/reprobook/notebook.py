@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from . import data, params, provenance
+from . import allocator, data, params, provenance
 from .claims import Claim
 from .stats import Estimate
 from .units import measured_text
@@ -26,6 +26,7 @@ def start(notebook: str, namespace: dict[str, Any]) -> params.Params:
     spec's ``datasets:`` names can be loaded, and print the run's scale and hardware. Fails before any
     compute (``ParameterError``, ``MissingDataError``)."""
     resolved = params.from_namespace(notebook, namespace)
+    allocator.keep_freed_memory()  # training steps stop faulting their pages back in
     if os.environ.get(
         "REPROBOOK_THREADS"
     ):  # e.g. 1 on an oversubscribed machine, where OpenMP spin-waits
