@@ -158,6 +158,21 @@ def test_a_run_that_used_a_model_of_record_names_it_on_the_summary():
     assert "\\| trained at commit 420aa72" in page  # escaped like every other cell
 
 
+def test_the_summary_names_the_data_a_run_read_and_which_copies_were_lossy():
+    assert "- Data: –" in render_summary(
+        [RESULT]
+    )  # an older results file: not recorded
+    datasets = {
+        "mnist": {"source": "/d/MNIST/raw", "encoding": ""},
+        "cifar10": {"source": "/d/cifar10", "encoding": "JPEG"},
+    }
+    read = {**RESULT, "provenance": {**RESULT["provenance"], "datasets": datasets}}
+    assert (
+        "- Data: MNIST; CIFAR-10 from JPEG files (lossy: not the original pixels)"
+        in render_summary([read])
+    )
+
+
 def test_render_summary_unknown_citation_key_is_not_cited():
     page = render_summary([RESULT], bib_keys={"other"})
     assert "{cite}" not in page and "dherin2025residual" in page

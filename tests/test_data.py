@@ -7,7 +7,7 @@ import pytest
 import torch
 from PIL import Image
 
-from reprobook import data
+from reprobook import data, provenance
 
 
 def write_idx(path, array: np.ndarray):
@@ -68,6 +68,23 @@ def test_cifar_from_image_folder_uses_torchvision_class_order(isolated_data):
             d.x_train[i].permute(1, 2, 0).numpy(), expected[("train", label)]
         )
     assert sorted(d.y_test.tolist()) == list(range(10))
+    assert d.encoding == "" and data.read_so_far()["cifar10"]["encoding"] == ""
+
+
+def test_a_tree_of_jpeg_files_is_read_as_a_lossy_copy_and_recorded_so(isolated_data):
+    for split in ("train", "test"):
+        for name in data.CIFAR10_CLASSES:
+            folder = isolated_data / "cifar10" / split / name
+            folder.mkdir(parents=True)
+            Image.new("RGB", (32, 32), (200, 10, 10)).save(
+                folder / "0000.jpg", quality=75
+            )
+    d = data.load("cifar10")
+    assert d.encoding == "JPEG" and "JPEG files" in repr(d)
+    assert data.read_so_far()["cifar10"] == dict(
+        source=str(isolated_data / "cifar10"), encoding="JPEG"
+    )
+    assert provenance.collect()["datasets"]["cifar10"]["encoding"] == "JPEG"
 
 
 def test_cifar_from_torchvision_pickled_batches(isolated_data):
@@ -84,6 +101,7 @@ def test_cifar_from_torchvision_pickled_batches(isolated_data):
     d = data.load("cifar10")
     assert d.x_train.shape == (20, 3, 32, 32) and d.x_test.shape == (4, 3, 32, 32)
     assert d.y_train.tolist()[:4] == [1, 2, 3, 4]
+    assert d.encoding == ""  # the original pixels
 
 
 def test_second_load_comes_from_the_cache(isolated_data):

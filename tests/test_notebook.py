@@ -170,6 +170,6 @@ def test_percent_table_shows_accuracies_in_percent_and_differences_in_points():
     assert shown["seconds"].tolist() == [1.5, 2.0]
     assert shown["acc"].tolist() == ["50.0%", "–"]
     assert shown["ci"].tolist() == ["61.0% [60.0, 62.0]", "10.0%"]
-    assert shown["a − b"].tolist() == ["+1.2 pp", "-3.0 pp"]
+    assert shown["a − b"].tolist() == ["+1.2 pp", "−3.0 pp"]
     assert shown["name"].tolist() == ["x", "y"]
     assert frame["acc"].iloc[0] == 0.5  # the numeric table is left as it was

@@ -74,7 +74,7 @@ def test_the_card_sits_under_the_title_and_says_the_verdict_with_every_subclaim(
     )
     assert (
         "calibration</strong> — reproduced" in card
-        and "ours 0 [-0.004, 0.003], paper +0.0 pp" in card
+        and "ours 0 [−0.004, 0.003], paper +0.0 pp" in card
     )
     assert "not tested at this preset: needs 160 epochs" in card
     assert (
@@ -170,5 +170,18 @@ def test_a_criterion_not_tested_at_the_preset_is_shown_with_its_number_and_not_j
     card = pages.verdict_card(record)
     assert "✓ ERK slope" in card
     assert (
-        "– uniform slope: ours -0.01 [-0.03, 0.01] (not tested at this preset" in card
+        "– uniform slope: ours −0.01 [−0.03, 0.01] (not tested at this preset" in card
     )
+
+
+def test_the_card_says_when_the_run_read_a_lossy_copy_of_the_data():
+    assert "rb-data" not in pages.verdict_card(RECORD)
+    exact = {"mnist": {"source": "/d/MNIST/raw", "encoding": ""}}
+    prov = {**RECORD["provenance"], "datasets": exact}
+    assert "rb-data" not in pages.verdict_card({**RECORD, "provenance": prov})
+    lossy = {**exact, "cifar10": {"source": "/d/cifar10", "encoding": "JPEG"}}
+    card = pages.verdict_card({**RECORD, "provenance": {**prov, "datasets": lossy}})
+    assert (
+        '<p class="rb-data">This run read CIFAR-10 from JPEG files: a lossy copy whose pixels '
+        "differ from the original dataset's, on which the paper measured.</p>"
+    ) in card

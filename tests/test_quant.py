@@ -521,4 +521,4 @@ def test_shown_tables_read_accuracies_in_percent_and_differences_in_points():
         index=pd.Index(["W4A4"], name="setting"),
     )
     shown = experiment.shown(table)
-    assert shown.loc["W4A4"].tolist() == ["85.6%", "-1.0 pp [-1.8, -0.2]"]
+    assert shown.loc["W4A4"].tolist() == ["85.6%", "−1.0 pp [−1.8, −0.2]"]

@@ -400,7 +400,7 @@ def test_table2_sets_the_papers_relative_differences_beside_ours():
     # Table 2, MNIST, Q<1: (0.07551 − 0.05201) / 0.05201 = +45.2%
     assert table.loc["mnist", "paper Q<1"] == pytest.approx(45.2)
     assert table.loc["cifar10", "paper Q<1"] == pytest.approx(-34.8)
-    assert table.loc["mnist", "this run"] == "+2.0 [-1.0, +5.0]"
+    assert table.loc["mnist", "this run"] == "+2.0 [−1.0, +5.0]"
     assert table.loc["cifar10", "this run"] == "not run"
 
 

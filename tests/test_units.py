@@ -42,6 +42,23 @@ def test_a_threshold_reads_in_its_criterion_s_unit_with_the_digits_it_was_writte
     assert units.threshold_text(1, "×") == "1×"
 
 
+def test_a_number_s_sign_reads_as_the_typographic_minus_and_a_word_s_hyphen_stays():
+    diff = {"mean": -0.003, "low": -0.007, "high": 0.001, "n": 3}
+    assert units.measured_text(diff, "pp") == "−0.3 pp [−0.7, 0.1]"
+    assert units.threshold_text(-0.02, "pp") == "−2 pp"
+    assert f"{Estimate(-0.5, -0.9, -0.1, 3):+.1f}" == "−0.5 [−0.9, −0.1]"
+    for kept in (
+        "ResNet-20",
+        "lr 1e-05",
+        "2026-12-02",
+        "epochs 5-10",
+        "(a)-1",
+        "--set x=-1",
+    ):
+        assert units.minus(kept) == kept
+    assert units.minus("-inf, (-3), [-.5]") == "−inf, (−3), [−.5]"
+
+
 def test_the_criteria_table_shows_requirement_and_measurement_in_the_card_s_units():
     acc = Criterion("BN-only test accuracy", "mean test accuracy", ">=", 0.5)
     gap = Criterion(

@@ -9,6 +9,8 @@ Where a dataset is looked for, in order:
    unless ``$REPROBOOK_DOWNLOAD=0``.
 
 Decoded arrays are cached as ``.npz`` in ``$REPROBOOK_CACHE``, so a second load takes a fraction of a second.
+An ImageFolder tree of JPEG files is a lossy copy (``ImageData.encoding``): its pixels are not the
+original dataset's, and every results file names the datasets its run read and how (:func:`read_so_far`).
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ class ImageData:
     y_test: torch.Tensor
     classes: tuple[str, ...]
     source: str
+    encoding: str = ""  # "JPEG": decoded from lossy files, not the original pixels; "": the original
 
     @property
     def mean(self) -> tuple[float, ...]:
@@ -121,7 +124,7 @@ class ImageData:
     def __repr__(self) -> str:
         return (
             f"ImageData({self.name}: train {tuple(self.x_train.shape)}, test {tuple(self.x_test.shape)}, "
-            f"from {self.source})"
+            f"from {self.source}{', ' + self.encoding + ' files' if self.encoding else ''})"
         )
 
 
@@ -350,7 +353,7 @@ def load(name: str, download: bool | None = None) -> ImageData:
         for path, reader in _local_candidates(name, root):
             if _complete(name, path):
                 arrays = _cached_read(name, path.resolve(), lambda: reader(path))
-                return _to_image_data(name, arrays, str(path))
+                return _to_image_data(name, arrays, str(path), _encoding(path))
             looked.append(f"{path} (not found or incomplete)")
     if download:
         try:
@@ -377,11 +380,36 @@ def load(name: str, download: bool | None = None) -> ImageData:
     )
 
 
-def _to_image_data(name: str, arrays: dict[str, np.ndarray], source: str) -> ImageData:
+def _encoding(path: Path) -> str:
+    """``"JPEG"`` where an ImageFolder tree holds JPEG files, ``""`` for the original arrays."""
+    first = next((p for p in path.glob("train/*/*") if p.is_file()), None)
+    return "JPEG" if first and first.suffix.lower() in (".jpg", ".jpeg") else ""
+
+
+# every dataset this process has loaded: name -> where from and how (results files record it)
+_READ: dict[str, dict[str, str]] = {}
+
+
+def read_so_far() -> dict[str, dict[str, str]]:
+    """``{name: {"source": ..., "encoding": ...}}`` of every dataset :func:`load` returned here."""
+    return {name: dict(where) for name, where in _READ.items()}
+
+
+def _to_image_data(
+    name: str, arrays: dict[str, np.ndarray], source: str, encoding: str = ""
+) -> ImageData:
     t = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in arrays.items()}
     classes = MNIST_CLASSES if name == "mnist" else CIFAR10_CLASSES
+    _READ[name] = dict(source=source, encoding=encoding)
     return ImageData(
-        name, t["x_train"], t["y_train"], t["x_test"], t["y_test"], classes, source
+        name,
+        t["x_train"],
+        t["y_train"],
+        t["x_test"],
+        t["y_test"],
+        classes,
+        source,
+        encoding,
     )
 
 

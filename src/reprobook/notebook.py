@@ -18,7 +18,7 @@ import torch
 from . import allocator, data, params, provenance
 from .claims import Claim
 from .stats import Estimate
-from .units import measured_text
+from .units import measured_text, minus
 
 
 def start(notebook: str, namespace: dict[str, Any]) -> params.Params:
@@ -97,15 +97,16 @@ def slug(name: str) -> str:
 
 
 def formatted(value: Any, spec: str = ".3g") -> str:
-    """How a glued number reads in the prose: Estimates as ``mean [low, high]``, floats to 3 digits."""
+    """How a glued number reads in the prose: Estimates as ``mean [low, high]``, floats to 3 digits,
+    signs as the typographic minus (``units.minus``)."""
     if isinstance(value, Estimate) or isinstance(value, float):
-        return format(value, spec)
-    return str(value)
+        return minus(format(value, spec))
+    return minus(str(value))
 
 
 def in_units(value: Estimate | float, unit: str) -> str:
     """An accuracy (``"%"``) or a difference of accuracies (``"pp"``) as the prose quotes it, in the
-    papers' units and as the verdict card shows it: ``93.4% [92.9, 94.0]``, ``+0.3 pp [-0.7, 1.3]``."""
+    papers' units and as the verdict card shows it: ``93.4% [92.9, 94.0]``, ``+0.3 pp [−0.7, 1.3]``."""
     if not isinstance(value, Estimate):
         value = Estimate.point(float(value))
     text = measured_text(value.to_dict(), unit)

@@ -21,10 +21,11 @@ from typing import Any
 import nbformat
 
 from . import params
-from .summary import (
+from .summary import (  # one colour and symbol per verdict, for the card and the grid
     CSS,
     SYMBOL,
-)  # one colour and symbol per verdict, for the card and the grid
+    lossy_data_text,
+)
 from .units import measured_text, unit_of
 
 STATUS_SYMBOL = {"met": "✓", "not met": "✗", "uncertain": "?", "not tested": "–"}
@@ -116,6 +117,8 @@ def verdict_card(record: dict[str, Any], others: list[dict[str, Any]] = ()) -> s
         )
     if others:
         lines.append(record_line(list(others)))
+    if lossy_data_text(prov):
+        lines.append(f'<p class="rb-data">{_e(lossy_data_text(prov))}</p>')
     if preset != "full":
         lines.append(
             f'<p class="rb-scale">A <code>{_e(preset)}</code> run tests the claim at reduced scale: '

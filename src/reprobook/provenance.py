@@ -12,6 +12,8 @@ from pathlib import Path
 
 import torch
 
+from . import data
+
 PACKAGES = (
     "reprobook",
     "torch",
@@ -151,4 +153,5 @@ def collect(wall_time_s: float | None = None, started: float | None = None) -> d
         started_utc=when.strftime("%Y-%m-%dT%H:%M:%SZ"),
         wall_time_s=wall_time_s,
         hostname=socket.gethostname(),
+        datasets=data.read_so_far(),  # where each dataset came from; "JPEG": lossy copies
     )

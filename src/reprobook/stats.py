@@ -12,6 +12,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import stats as st
 
+from .units import minus
+
 
 @dataclass(frozen=True)
 class Estimate:
@@ -53,8 +55,8 @@ class Estimate:
     def __format__(self, spec: str) -> str:
         spec = spec or ".3g"
         if self.low == self.high:
-            return format(self.mean, spec)
-        return f"{self.mean:{spec}} [{self.low:{spec}}, {self.high:{spec}}]"
+            return minus(format(self.mean, spec))
+        return minus(f"{self.mean:{spec}} [{self.low:{spec}}, {self.high:{spec}}]")
 
 
 def mean_ci(

@@ -224,6 +224,41 @@ def _hardware(prov: dict) -> str:
     return ", ".join(str(p) for p in parts)
 
 
+DATASET_NAMES = {"mnist": "MNIST", "cifar10": "CIFAR-10"}
+
+
+def lossy_data_text(prov: dict) -> str:
+    """A sentence naming the datasets a run read from lossy files (``data.ImageData.encoding``), or
+    ``""``: the paper's numbers are on the original pixels, ours on a re-encoded copy."""
+    lossy = {
+        DATASET_NAMES.get(name, name): where["encoding"]
+        for name, where in (prov.get("datasets") or {}).items()
+        if where.get("encoding")
+    }
+    if not lossy:
+        return ""
+    read = " and ".join(f"{name} from {enc} files" for name, enc in lossy.items())
+    return (
+        f"This run read {read}: a lossy copy whose pixels differ from the original dataset's, "
+        "on which the paper measured."
+    )
+
+
+def _data(prov: dict) -> str:
+    return (
+        "; ".join(
+            DATASET_NAMES.get(name, name)
+            + (
+                f" from {w['encoding']} files (lossy: not the original pixels)"
+                if w.get("encoding")
+                else ""
+            )
+            for name, w in (prov.get("datasets") or {}).items()
+        )
+        or "–"
+    )
+
+
 def _duration(seconds: Any) -> str:
     if not isinstance(seconds, (int, float)) or isinstance(seconds, bool):
         return "–"
@@ -388,6 +423,7 @@ def _section(
         ("Parameters", _parameters(r)),
         ("Seeds", ", ".join(str(s) for s in r.get("seeds") or []) or "–"),
         ("Hardware", _hardware(prov)),
+        ("Data", _data(prov)),
         ("Run time", _duration(prov.get("wall_time_s"))),
         ("Started", prov.get("started_utc") or "–"),
         ("Commit", _commit(prov)),

@@ -11,6 +11,14 @@ import re
 
 PER_DOUBLING = "pp per doubling"
 SCALED = ("%", "pp", PER_DOUBLING)  # stored as fractions, shown ×100
+# a hyphen that is a number's sign: not in a word, a date, a range, an exponent or an option's value
+SIGN = re.compile(r"(?<![\w.)\]=])-(?=\.?\d|inf)")
+
+
+def minus(text: str) -> str:
+    """Numbers' signs as the typographic minus the prose writes: ``"-0.3 [-0.7, 0.1]"`` →
+    ``"−0.3 [−0.7, 0.1]"``; ``"ResNet-20"``, ``"1e-05"``, ``"2026-12-02"`` and ``"lr=-1"`` stay."""
+    return SIGN.sub("−", text)
 
 
 def unit_of(name: str, description: str = "") -> str:
@@ -49,12 +57,12 @@ def measured_text(m: dict | None, unit: str = "") -> str:
     )
     digits, suffix = _digits(unit), _suffix(unit)
     if low == high:
-        return f"{mean:{digits}}{suffix}"
-    return f"{mean:{digits}}{suffix} [{low:{digits}}, {high:{digits}}]"
+        return minus(f"{mean:{digits}}{suffix}")
+    return minus(f"{mean:{digits}}{suffix} [{low:{digits}}, {high:{digits}}]")
 
 
 def threshold_text(threshold: float, unit: str = "") -> str:
     """A threshold in ``unit`` with as many digits as it was written with: 0.9 → ``90%``,
     0.015 → ``1.5 pp``, 30 → ``30``."""
     value = threshold * 100 if unit in SCALED else threshold
-    return f"{round(value, 10):g}{_suffix(unit)}"
+    return minus(f"{round(value, 10):g}{_suffix(unit)}")

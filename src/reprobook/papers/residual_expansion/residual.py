@@ -29,7 +29,7 @@ import torch
 from torch import nn
 from torch.func import jvp
 
-from ... import models, stats, train
+from ... import models, stats, train, units
 from ...stats import Estimate, mean_ci
 
 # torch.func's jvp goes through a deprecated torch.jit.script internally; the warning is not ours to fix.
@@ -666,6 +666,6 @@ def table2_comparison(relative: dict[str, Estimate]) -> pd.DataFrame:
 def relative_text(relative: dict[str, Estimate]) -> str:
     """Per-dataset relative differences as prose, in %: ``"+0.7% [−0.2, +1.5] on mnist; ..."``."""
     return "; ".join(
-        f"{e.mean:+.1%} [{e.low:+.1%}, {e.high:+.1%}] on {dataset}"
+        units.minus(f"{e.mean:+.1%} [{e.low:+.1%}, {e.high:+.1%}] on {dataset}")
         for dataset, e in relative.items()
     )
