@@ -18,7 +18,10 @@ STEPS = """
 import resource, torch
 from torch.nn import functional as F
 from reprobook import allocator, models
+from reprobook import provenance
+assert not allocator.kept()
 print(allocator.keep_freed_memory())
+assert provenance.collect()["freed_memory_kept"] == allocator.kept()
 torch.manual_seed(0)
 model = models.CifarResNet(20, 16, norm="batch")
 opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)

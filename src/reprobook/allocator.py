@@ -21,12 +21,9 @@ import sys
 
 # mallopt parameters, from glibc's <malloc.h>
 M_TRIM_THRESHOLD, M_TOP_PAD, M_MMAP_THRESHOLD = -1, -2, -3
-SETTINGS = {
-    M_MMAP_THRESHOLD: 1
-    << 30,  # blocks below 1 GiB come from the heap (the default: 128 KiB to 32 MiB)
-    M_TRIM_THRESHOLD: 1 << 30,  # whose top is given back only beyond 1 GiB free
-    M_TOP_PAD: 64 << 20,  # and grows 64 MiB at a time
-}
+# blocks below 1 GiB come from the heap (glibc's default: 128 KiB, rising to at most 32 MiB), whose
+# top is given back to the kernel only beyond 1 GiB free, and which grows 64 MiB at a time
+SETTINGS = {M_MMAP_THRESHOLD: 1 << 30, M_TRIM_THRESHOLD: 1 << 30, M_TOP_PAD: 64 << 20}
 
 
 @functools.cache
@@ -43,3 +40,9 @@ def keep_freed_memory() -> bool:
         return False
     mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
     return all(mallopt(param, value) == 1 for param, value in SETTINGS.items())
+
+
+def kept() -> bool:
+    """Whether :func:`keep_freed_memory` has run here and taken effect (the provenance records it:
+    it changes wall times, not results)."""
+    return keep_freed_memory.cache_info().currsize > 0 and keep_freed_memory()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-from . import data
+from . import allocator, data
 
 PACKAGES = (
     "reprobook",
@@ -154,4 +154,5 @@ def collect(wall_time_s: float | None = None, started: float | None = None) -> d
         wall_time_s=wall_time_s,
         hostname=socket.gethostname(),
         datasets=data.read_so_far(),  # where each dataset came from; "JPEG": lossy copies
+        freed_memory_kept=allocator.kept(),  # glibc mallopt (allocator.py): faster CPU steps
     )
