@@ -31,7 +31,8 @@ class Sleeper(nn.Module):
 
 
 def test_interleaved_rounds_in_eval_and_inference_mode_with_pinned_threads():
-    models = {"slow": Sleeper(0.006), "fast": Sleeper(0.002)}
+    # 4× apart; a sleep overshoots by up to ~1 ms on a busy machine, which pulls the ratio towards 1
+    models = {"slow": Sleeper(0.012), "fast": Sleeper(0.003)}
     before = torch.get_num_threads()
     timings = latency.measure(
         models,
@@ -66,7 +67,7 @@ def test_interleaved_rounds_in_eval_and_inference_mode_with_pinned_threads():
         )
         assert len(m.seen) == 2 * 2 + 5 * 2  # warm-up + one call per round
     ratio = latency.ratio(timings, "slow", "fast", batch=1)
-    assert 2.0 < ratio.mean < 4.0 and ratio.low <= ratio.mean <= ratio.high
+    assert 2.0 < ratio.mean < 5.0 and ratio.low <= ratio.mean <= ratio.high
     summary = latency.summarise(timings)
     assert summary.loc[("slow", 4), "median_s"] > summary.loc[("fast", 4), "median_s"]
     assert (summary.q25_s <= summary.median_s).all() and (
