@@ -117,8 +117,9 @@ def verdict_card(record: dict[str, Any], others: list[dict[str, Any]] = ()) -> s
         )
     if others:
         lines.append(record_line(list(others)))
-    if lossy_data_text(prov):
-        lines.append(f'<p class="rb-data">{_e(lossy_data_text(prov))}</p>')
+    lossy = lossy_data_text(prov)
+    if lossy:
+        lines.append(f'<p class="rb-data">{_e(lossy)}</p>')
     if preset != "full":
         lines.append(
             f'<p class="rb-scale">A <code>{_e(preset)}</code> run tests the claim at reduced scale: '

@@ -245,18 +245,13 @@ def lossy_data_text(prov: dict) -> str:
 
 
 def _data(prov: dict) -> str:
-    return (
-        "; ".join(
-            DATASET_NAMES.get(name, name)
-            + (
-                f" from {w['encoding']} files (lossy: not the original pixels)"
-                if w.get("encoding")
-                else ""
-            )
-            for name, w in (prov.get("datasets") or {}).items()
+    parts = []
+    for name, where in (prov.get("datasets") or {}).items():
+        lossy = f" from {where['encoding']} files (lossy: not the original pixels)"
+        parts.append(
+            DATASET_NAMES.get(name, name) + (lossy if where.get("encoding") else "")
         )
-        or "–"
-    )
+    return "; ".join(parts) or "–"
 
 
 def _duration(seconds: Any) -> str:
