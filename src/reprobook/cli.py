@@ -16,10 +16,9 @@ import argparse
 import os
 import signal
 import sys
-from importlib import metadata
 from pathlib import Path
 
-from . import allocator, params
+from . import __version__, allocator, params
 
 SMOKE_NOTE = "smoke preset: a plumbing check, not a verdict"
 
@@ -243,7 +242,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--version",
         action="version",
-        version=f"reprobook {metadata.version('reprobook')}",
+        version=f"reprobook {__version__}",  # also from an uninstalled source tree
     )
     sub = p.add_subparsers(dest="command", required=True)
     ls = sub.add_parser("list", help="list notebooks, their parameters and run times")

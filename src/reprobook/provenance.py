@@ -12,10 +12,10 @@ from pathlib import Path
 
 import torch
 
-from . import allocator, data
+from . import __version__, allocator, data
 
+# the versions each run records, beside reprobook's own
 PACKAGES = (
-    "reprobook",
     "torch",
     "torchvision",
     "numpy",
@@ -127,7 +127,8 @@ def gpu_driver() -> str | None:
 
 
 def versions() -> dict:
-    found = {}
+    # reprobook's own from its source, which the GPU machine runs from PYTHONPATH, uninstalled
+    found = {"reprobook": __version__}
     for name in PACKAGES:
         try:
             found[name] = metadata.version(name)
