@@ -1,7 +1,7 @@
 """The smoke book as a reader sees it, in headless Chromium at 1280 px and on a phone.
 
 Asserts the verdict card is on the first screen of every claim page, no table overflows its column
-(a wide one scrolls inside it), every figure has a caption and alt text, and no page text shows a
+(a wide one scrolls inside it) or breaks a code inside a word, every figure has a caption and alt text, and no page text shows a
 filesystem path. Screenshots go to the build folder (``<build>/screenshots/``). CI installs
 Chromium (`.ci/run`); elsewhere the test skips, saying how to install it.
 """
@@ -85,6 +85,13 @@ return [...article.querySelectorAll('table')].filter(t => {
 """
 
 
+# inline code in a table broken across lines ("smok" / "e" under a narrow column)
+BROKEN_CODE = """
+return [...document.querySelectorAll('article table code')]
+  .filter(c => c.getClientRects().length > 1).map(c => c.innerText);
+"""
+
+
 @pytest.mark.parametrize("size", SIZES)
 def test_every_page_reads_without_clipping_paths_or_uncaptioned_figures(
     driver, smoke_book, size
@@ -102,6 +109,9 @@ def test_every_page_reads_without_clipping_paths_or_uncaptioned_figures(
         )
         assert driver.execute_script(OVERFLOW) == [], (
             f"{name} ({size}): a table overflows its column"
+        )
+        assert driver.execute_script(BROKEN_CODE) == [], (
+            f"{name} ({size}): code broken across lines in a table"
         )
         if name in ("summary", "intro"):
             continue
