@@ -10,7 +10,9 @@ from reprobook import provenance
 def test_a_checkout_gives_its_commit():
     root = provenance.repo_root()
     if root is None or not (root / ".git").exists():
-        pytest.skip("not a git checkout (e.g. the GPU machine's copy): the next tests cover that")
+        pytest.skip(
+            "not a git checkout (e.g. the GPU machine's copy): the next tests cover that"
+        )
     commit, dirty = provenance.git_state()
     assert re.fullmatch(r"[0-9a-f]{40}", commit) and isinstance(dirty, bool)
 
