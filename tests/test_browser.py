@@ -1,8 +1,8 @@
 """The smoke book as a reader sees it, in headless Chromium at 1280 px and on a phone.
 
 Asserts the verdict card is on the first screen of every claim page, no table overflows its column
-(a wide one scrolls inside it) or breaks a code inside a word, every figure has a caption and alt text, and no page text shows a
-filesystem path. Screenshots go to the build folder (``<build>/screenshots/``). CI installs
+(a wide one scrolls inside it) or breaks a code inside a word, every figure has a caption and alt
+text, and no page text shows a filesystem path. Screenshots go to the build folder (``<build>/screenshots/``). CI installs
 Chromium (`.ci/run`); elsewhere the test skips, saying how to install it.
 """
 
