@@ -173,6 +173,14 @@ def test_the_summary_names_the_data_a_run_read_and_which_copies_were_lossy():
     )
 
 
+def test_the_summary_says_which_run_times_were_measured_on_a_shared_machine():
+    assert "other run" not in render_summary([RESULT])
+    shared = {**RESULT, "provenance": {**RESULT["provenance"], "runs_alongside": 1}}
+    page = render_summary([shared])
+    assert "(beside up to 1 other run) |" in page  # the status table
+    assert "- Run time: " in page and "(beside up to 1 other run)\n" in page
+
+
 def test_render_summary_unknown_citation_key_is_not_cited():
     page = render_summary([RESULT], bib_keys={"other"})
     assert "{cite}" not in page and "dherin2025residual" in page

@@ -3,9 +3,12 @@ uninstalled, with the wheels `.ci/gpu/prep` carries, which leave out the book's 
 found broken only by a rehearsal of `.ci/gpu/run` on Python 3.12 and the image's torch 2.11: every
 `reprobook` command failed without the package's metadata, and myst-nb's ``glue`` needs docutils."""
 
+import json
+import os
 import re
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
 import reprobook
@@ -82,3 +85,108 @@ def test_the_prepared_wheels_hold_what_a_notebook_run_imports():
     )
     assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stderr
     assert python("import sphinx", blocked=blocked).returncode == 1  # the block works
+
+
+def test_the_gpu_run_refuses_a_bad_option_before_it_unpacks_anything(tmp_path):
+    for args, says in [
+        (
+            ["--jobs", "0"],
+            "--jobs takes a whole number of jobs at once, at least 1, got '0'",
+        ),
+        (["--jobs", "many"], "got 'many'"),
+        (["--parallel"], "unknown option --parallel; options: --no-tests, --jobs N"),
+        (
+            ["--no-tests", "--record", "--set epochs=auto"],
+            "sizes the training from the benchmark, which --no-tests skips",
+        ),
+    ]:
+        out = subprocess.run(
+            [str(REPO / ".ci/gpu/run"), *args],
+            capture_output=True,
+            text=True,
+            env={"PATH": "/usr/bin:/bin", "OUT": str(tmp_path)},
+        )
+        assert out.returncode == 2 and out.stderr.startswith("error: "), out
+        assert says in out.stderr
+    assert not list(tmp_path.iterdir())  # nothing unpacked, nothing written
+
+
+def test_the_gpu_run_runs_its_jobs_side_by_side_and_says_so(mirror, tmp_path):
+    """A rehearsal of `.ci/gpu/run --jobs` at `smoke` on this CPU, in a copy of the tree without
+    .git as the lent machine gets it: the model of record's job and two notebooks at once, the
+    CPU-timing notebook on a core of its own, every result recording the runs beside it, and what
+    comes back in at most 8 files."""
+    copy, out, home = tmp_path / "copy", tmp_path / "out", tmp_path / "home"
+    copy.mkdir()
+    archive = subprocess.run(
+        ["git", "-C", str(REPO), "ls-files", "-z"], capture_output=True, check=True
+    )
+    for name in archive.stdout.decode().split("\0"):
+        if name and (REPO / name).is_file():
+            (copy / name).parent.mkdir(parents=True, exist_ok=True)
+            (copy / name).write_bytes((REPO / name).read_bytes())
+            (copy / name).chmod((REPO / name).stat().st_mode)
+    (copy / ".gpu/data").mkdir(parents=True)
+    for dataset in (
+        "cifar10",
+        "MNIST",
+    ):  # what .ci/gpu/setup unpacks there from prep's tarballs
+        (copy / ".gpu/data" / dataset).symlink_to(mirror / dataset)
+    env = {
+        "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+        "HOME": str(home),  # its own Jupyter kernel spec, for this Python
+        "OUT": str(out),
+        "PY": sys.executable,
+        "PRESET": "smoke",
+        "REPROBOOK_CACHE": os.environ.get(
+            "REPROBOOK_CACHE", str(Path.home() / ".cache/reprobook")
+        ),
+    }
+    notebooks = ["wide_attention", "random_pruning"]
+    done = subprocess.run(
+        [".ci/gpu/run", "--no-tests", "--jobs", "3", "--record", "--set epochs=0.002"]
+        + notebooks,
+        cwd=copy,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    times = (out / "times.txt").read_text()
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    # wide_attention times the CPU (latency_threads 1 at smoke): core 0 is its own
+    assert (
+        "started wide_attention on cores 0-0 (threads: default), beside up to 2"
+        in times
+    )
+    assert (
+        "started random_pruning on cores 1-1 (threads: 1), beside up to 2 others"
+        in times
+    )
+    assert "started record on cores 1-1 (threads: 1)" in times
+    for job in notebooks:
+        assert re.search(rf"^{job} : rc 0, \d+ s$", times, re.M), times
+    # the short retraining is not more accurate than the committed model: kept aside, exit 1
+    assert re.search(r"^record : rc 1, \d+ s$", times, re.M), times
+    back = sorted(p.name for p in out.iterdir())
+    assert back == [
+        "log.txt",
+        "logs.tgz",
+        "record-log.txt",
+        "record.tgz",
+        "smoke-records.tgz",
+        "times.txt",
+    ]
+    with tarfile.open(out / "record.tgz") as tar:
+        names = tar.getnames()
+    assert "./record.candidate/resnet20-cifar10.json" in names, names
+    with tarfile.open(out / "logs.tgz") as tar:
+        assert {"./record.txt", "./wide_attention.txt"} <= set(tar.getnames())
+    with tarfile.open(out / "smoke-records.tgz") as tar:
+        tar.extractall(tmp_path / "back", filter="data")
+    for job in notebooks:
+        results = json.loads(
+            (tmp_path / "back/records/smoke/results" / f"{job}.json").read_text()
+        )
+        assert results["provenance"]["runs_alongside"] == 2
+        assert (tmp_path / "back/records/smoke/notebooks" / f"{job}.ipynb").is_file()

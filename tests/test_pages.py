@@ -185,3 +185,10 @@ def test_the_card_says_when_the_run_read_a_lossy_copy_of_the_data():
         '<p class="rb-data">This run read CIFAR-10 from JPEG files: a lossy copy whose pixels '
         "differ from the original dataset's, on which the paper measured.</p>"
     ) in card
+
+
+def test_the_card_says_when_its_run_shared_the_machine():
+    assert "beside" not in pages.verdict_card(RECORD)
+    prov = {**RECORD["provenance"], "runs_alongside": 4}
+    card = pages.verdict_card({**RECORD, "provenance": prov})
+    assert " min beside up to 4 other runs</span>" in card

@@ -44,3 +44,14 @@ def test_a_copy_without_git_gives_the_commit_it_was_made_at(
         monkeypatch.setenv(key, value)
     assert provenance.git_state() == expected
     assert provenance.collect()["git_commit"] == expected[0]
+
+
+@pytest.mark.parametrize(
+    "value, expected", [("4", 4), ("1", 1), ("0", None), ("", None), ("x", None)]
+)
+def test_a_run_on_a_shared_machine_records_how_many_runs_were_beside_it(
+    monkeypatch, value, expected
+):
+    # .ci/gpu/run --jobs N sets it: the wall times of runs side by side include each other's load
+    monkeypatch.setenv("REPROBOOK_RUNS_ALONGSIDE", value)
+    assert provenance.collect()["runs_alongside"] == expected

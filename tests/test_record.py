@@ -54,6 +54,13 @@ def test_the_page_quotes_the_recipe_that_trained_the_model():
     assert record.recipe_text(meta["recipe"]) in record.describe(meta)
 
 
+def test_a_model_trained_beside_other_runs_says_so_by_its_training_time():
+    _, meta = record.load()
+    assert "beside" not in record.describe(meta)
+    shared = {**meta, "provenance": {**meta["provenance"], "runs_alongside": 5}}
+    assert " (beside up to 5 other runs) at commit " in record.describe(shared)
+
+
 def test_the_committed_model_classifies_the_test_images(mirror):
     model, meta = record.load()
     cifar = data.load("cifar10").subset(0, 1000, seed=0)

@@ -25,6 +25,7 @@ from .summary import (  # one colour and symbol per verdict, for the card and th
     CSS,
     SYMBOL,
     lossy_data_text,
+    shared_text,
 )
 from .units import measured_text, unit_of
 
@@ -74,11 +75,12 @@ def verdict_card(record: dict[str, Any], others: list[dict[str, Any]] = ()) -> s
     hw = prov.get("hardware", {})
     where = hw.get("gpu") or f"{hw.get('cores', '?')}-core CPU"
     minutes = (prov.get("wall_time_s") or 0) / 60
+    shared = shared_text(prov)
     preset = record.get("preset", "?")
     lines = [
         f'<div class="rb-card {CSS.get(verdict, "")}">',
         f'<p class="rb-verdict">{SYMBOL.get(verdict, "")} <strong>{_e(verdict)}</strong>'
-        f'<span class="rb-meta">preset <code>{_e(preset)}</code> · {_e(where)} · {minutes:.1f} min</span></p>',
+        f'<span class="rb-meta">preset <code>{_e(preset)}</code> · {_e(where)} · {minutes:.1f} min{" " + _e(shared) if shared else ""}</span></p>',
     ]
     if record.get("verdict_reason"):
         lines.append(f'<p class="rb-reason">{_e(record["verdict_reason"])}</p>')

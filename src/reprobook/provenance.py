@@ -156,4 +156,14 @@ def collect(wall_time_s: float | None = None, started: float | None = None) -> d
         hostname=socket.gethostname(),
         datasets=data.read_so_far(),  # where each dataset came from; "JPEG": lossy copies
         freed_memory_kept=allocator.kept(),  # glibc mallopt (allocator.py): faster CPU steps
+        runs_alongside=runs_alongside(),  # wall times measured on a shared machine
     )
+
+
+def runs_alongside() -> int | None:
+    """How many other runs shared the machine with this one, at most: ``$REPROBOOK_RUNS_ALONGSIDE``,
+    which ``.ci/gpu/run --jobs N`` sets where it runs notebooks side by side on one GPU (their wall
+    times, and any time they measure, include the others' load). None where unset: the run had the
+    machine to itself as far as the package knows."""
+    value = os.environ.get("REPROBOOK_RUNS_ALONGSIDE", "")
+    return int(value) if value.isdigit() and int(value) > 0 else None

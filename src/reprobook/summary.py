@@ -266,6 +266,20 @@ def _duration(seconds: Any) -> str:
     return f"{hours} h {minutes} min"
 
 
+def shared_text(prov: dict) -> str:
+    """``"beside up to 4 other runs"`` where the run shared its machine (``runs_alongside`` in the
+    provenance: ``.ci/gpu/run --jobs``), else ``""``; every place that shows a run time adds it."""
+    n = prov.get("runs_alongside")
+    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+        return ""
+    return f"beside up to {n} other run{'s' if n > 1 else ''}"
+
+
+def _run_time(prov: dict) -> str:
+    shared = shared_text(prov)
+    return _duration(prov.get("wall_time_s")) + (f" ({shared})" if shared else "")
+
+
 def _commit(prov: dict) -> str:
     commit = prov.get("git_commit")
     if not commit:
@@ -357,7 +371,7 @@ def render_summary(
                 _badge(r.get("verdict")),
                 f"`{r.get('preset', '?')}`",
                 _cell(_hardware(prov)),
-                _duration(prov.get("wall_time_s")),
+                _run_time(prov),
                 _commit(prov),
             ]
         )
@@ -383,7 +397,7 @@ def render_summary(
                     _cell(r["notebook"]),
                     _badge(r.get("verdict")),
                     _cell(_hardware(r.get("provenance", {}))),
-                    _duration(r.get("provenance", {}).get("wall_time_s")),
+                    _run_time(r.get("provenance", {})),
                     _commit(r.get("provenance", {})),
                 ]
                 for r in recorded
@@ -419,7 +433,7 @@ def _section(
         ("Seeds", ", ".join(str(s) for s in r.get("seeds") or []) or "–"),
         ("Hardware", _hardware(prov)),
         ("Data", _data(prov)),
-        ("Run time", _duration(prov.get("wall_time_s"))),
+        ("Run time", _run_time(prov)),
         ("Started", prov.get("started_utc") or "–"),
         ("Commit", _commit(prov)),
     ]

@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ... import checkpoints, data, models, provenance, stats, train
+from ... import checkpoints, data, models, provenance, stats, summary, train
 
 FOLDER = Path(__file__).with_name("record")
 NAME = "resnet20-cifar10"
@@ -228,12 +228,16 @@ def describe(meta: dict) -> str:
     hw = meta["provenance"]["hardware"]
     where = hw.get("gpu") or f"{hw.get('cores')}-core {hw.get('cpu')}"
     commit = (meta["provenance"].get("git_commit") or "unknown")[:7]
+    shared = summary.shared_text(
+        meta["provenance"]
+    )  # trained beside other runs: a slower clock
     return (
         f"ResNet-{DEPTH} (width {WIDTH}, {RESOLUTION} px), seed {meta['seed']}: test accuracy "
         f"{100 * acc['mean']:.2f}% [{100 * acc['low']:.2f}, {100 * acc['high']:.2f}] on "
         f"{meta['test_images']:,} images"
         + (f" (target {TARGET_ACCURACY:.0%})" if acc["mean"] < TARGET_ACCURACY else "")
         + f"; trained for {meta['recipe']['epochs']:g} epochs ({recipe_text(meta['recipe'])}) "
-        f"in {meta['train_seconds'] / 60:.0f} min on {where} at commit {commit}, "
+        f"in {meta['train_seconds'] / 60:.0f} min on {where}{f' ({shared})' if shared else ''} "
+        f"at commit {commit}, "
         f"{meta['provenance']['started_utc'][:10]}"
     )
