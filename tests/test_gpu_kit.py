@@ -164,6 +164,9 @@ def test_the_gpu_run_runs_its_jobs_side_by_side_and_says_so(mirror, tmp_path):
         in times
     )
     assert "started record on cores 1-1 (threads: 1)" in times
+    assert re.search(
+        r"^cpu: \d+ logical cores; the logical cores of core 0's physical", times, re.M
+    )
     for job in notebooks:
         assert re.search(rf"^{job} : rc 0, \d+ s$", times, re.M), times
     # the short retraining is not more accurate than the committed model: kept aside, exit 1
