@@ -228,9 +228,8 @@ def describe(meta: dict) -> str:
     hw = meta["provenance"]["hardware"]
     where = hw.get("gpu") or f"{hw.get('cores')}-core {hw.get('cpu')}"
     commit = (meta["provenance"].get("git_commit") or "unknown")[:7]
-    shared = summary.shared_text(
-        meta["provenance"]
-    )  # trained beside other runs: a slower clock
+    # trained beside other runs (.ci/gpu/run --jobs): its minutes include their load
+    shared = summary.shared_text(meta["provenance"])
     return (
         f"ResNet-{DEPTH} (width {WIDTH}, {RESOLUTION} px), seed {meta['seed']}: test accuracy "
         f"{100 * acc['mean']:.2f}% [{100 * acc['low']:.2f}, {100 * acc['high']:.2f}] on "
