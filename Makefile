@@ -1,5 +1,6 @@
 # Two entry points; both create the virtual environment (.venv) and install the project first.
-#   make book   execute every notebook at the `cpu` preset with papermill, then build the HTML book
+#   make book   execute every notebook at the `cpu` preset with papermill, then build the HTML book;
+#               JOBS (default 2) notebooks side by side, the cores split between them (JOBS=1: one at a time)
 #   make test   ruff (lint + format check) over src/, tests/ and the notebooks' py:percent pairs, then the
 #               unit tests, every notebook at `smoke`, nbval on the verdict cells, the book from those outputs
 #   make lint   only the ruff checks;  make format   regenerate the notebooks' Colab and parameters cells,
@@ -7,6 +8,7 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BUILD  ?= build
+JOBS   ?= 2
 BIN     = $(VENV)/bin
 # The offline dataset mirror beside the checkout, when there is one; otherwise torchvision downloads.
 SHARED_DATA := $(wildcard $(abspath ../shared/data))
@@ -25,7 +27,7 @@ $(VENV)/.installed: pyproject.toml
 book: notebooks html
 
 notebooks: $(VENV)/.installed
-	$(BIN)/reprobook run all --preset cpu --build $(BUILD)
+	$(BIN)/reprobook run all --preset cpu --jobs $(JOBS) --build $(BUILD)
 
 html: $(VENV)/.installed
 	$(BIN)/reprobook book --build $(BUILD)

@@ -3,6 +3,7 @@
     reprobook list [NOTEBOOK]                       # notebooks, their parameters per preset, run times
     reprobook run residual_expansion --preset smoke -p seeds 2
     reprobook run all --preset cpu                  # every notebook, continuing past failures
+    reprobook run all --jobs 2                      # two side by side, a core each (how `make book` runs)
     reprobook book                                  # build the HTML book from the executed notebooks
     reprobook bench                                 # trainer throughput against a DataLoader loop
 
@@ -16,9 +17,11 @@ import argparse
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 
 from . import __version__, allocator, params
+from .runner import phases, side_by_side_env
 
 SMOKE_NOTE = "smoke preset: a plumbing check, not a verdict"
 
@@ -69,8 +72,18 @@ def cmd_list(args) -> int:
     return 0
 
 
+def plan_line(group: list[str], at_once: int) -> str:
+    """One phase of a ``--jobs`` run, in words."""
+    if at_once > 1:
+        threads = side_by_side_env(at_once)["REPROBOOK_THREADS"]
+        return (
+            f"{', '.join(group)}: {at_once} at a time, {threads} torch thread(s) each"
+        )
+    return f"then {', '.join(group)}: one at a time, every core (judged on wall-clock times)"
+
+
 def cmd_run(args) -> int:
-    from .runner import run_notebooks
+    from .runner import run_notebooks, validate
 
     names = params.notebooks() if args.notebooks == ["all"] else args.notebooks
     for name in names:
@@ -78,6 +91,9 @@ def cmd_run(args) -> int:
             name
         )  # an unknown notebook fails here, with the known ones listed
     overrides = {key: params.parse_cli_value(value) for key, value in args.p}
+    validate(
+        names, args.preset, overrides
+    )  # a bad preset or parameter fails before the plan prints
     if args.preset in ("gpu", "full"):
         import torch
 
@@ -111,6 +127,10 @@ def cmd_run(args) -> int:
         f"running {', '.join(names)} at preset {args.preset!r} into {_short(Path(args.build))}/",
         flush=True,
     )
+    plan = phases(names, args.preset, args.jobs)
+    for group, at_once in plan if args.jobs > 1 else ():
+        print(f"  {plan_line(group, at_once)}", flush=True)
+    started = time.time()
     outcomes = run_notebooks(
         find_repo(),
         names,
@@ -119,12 +139,15 @@ def cmd_run(args) -> int:
         Path(args.build),
         log_output=args.log_output,
         on_done=report,
+        jobs=args.jobs,
     )
     print(f"\n{'notebook':<20} {'seconds':>8}  verdict")
     for o in outcomes:
         verdict = o.record().get("verdict", "") if o.ok else f"FAILED: {o.error}"
         print(f"{o.notebook:<20} {o.seconds:8.1f}  {verdict}")
-    print(f"{'total':<20} {sum(o.seconds for o in outcomes):8.1f}")
+    print(
+        f"{'total':<20} {time.time() - started:8.1f}  (wall clock, from the first start to the last end)"
+    )
     if any(o.record().get("preset") == "smoke" for o in outcomes):
         print("(smoke runs are plumbing checks, not verdicts)")
     failed = [o for o in outcomes if not o.ok]
@@ -233,6 +256,15 @@ def _writable(folder: Path) -> None:
         ) from None
 
 
+def jobs_count(text: str) -> int:
+    """``--jobs``: a whole number of notebooks at a time, at least 1."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(
+            f"takes a whole number of notebooks at a time, 1 or more, got {text!r}"
+        )
+    return int(text)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="reprobook",
@@ -266,6 +298,14 @@ def parser() -> argparse.ArgumentParser:
         help="override a parameter (YAML value: 3, 0.1, true, '[1, 2]')",
     )
     run.add_argument("--build", default="build", help="build folder (default: build)")
+    run.add_argument(
+        "--jobs",
+        type=jobs_count,
+        default=1,
+        metavar="N",
+        help="run up to N notebooks side by side, the cores split between them; a notebook judged "
+        "on wall-clock times still runs alone (default: 1; `make book` uses 2)",
+    )
     run.add_argument(
         "--log-output",
         action="store_true",
