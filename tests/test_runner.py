@@ -178,6 +178,11 @@ def test_a_failed_run_leaves_no_stale_verdict_and_is_marked_failed(
             ["run", "zeroq", "-p", "seeds", "0"],
             "error: zeroq: parameter 'seeds' must be >=",
         ),
+        (
+            ["run", "zeroq", "--jobs", "0"],
+            "1 or more, got '0' (see reprobook run --help)",
+        ),
+        (["run"], "required: notebooks (see reprobook run --help)"),
     ],
 )
 def test_cli_errors_are_one_line_that_matches_the_cli(tmp_path, args, message):
@@ -358,3 +363,114 @@ def test_a_full_run_on_a_machine_without_a_gpu_is_warned_about_first(tmp_path):
         error.startswith("error: zeroq: parameter 'seeds' must be >= 2")
         and out.returncode == 2
     )
+
+
+def test_jobs_run_what_times_itself_alone_after_the_rest_longest_first():
+    from reprobook import params
+
+    names = params.notebooks()
+    assert runner.phases(names, "cpu", 1) == [(names, 1)]  # the default: as listed
+    (shared, at_once), (alone, one) = runner.phases(names, "cpu", 2)
+    assert at_once == 2 and one == 1 and sorted(shared + alone) == sorted(names)
+    assert alone and all(runner.times_itself(n) for n in alone)  # e.g. a latency
+    assert shared and not any(runner.times_itself(n) for n in shared)
+    expected = [runner.expected_seconds(n, "cpu") for n in shared]
+    assert expected == sorted(expected, reverse=True) and expected[-1] > 0
+    [(only, n)] = runner.phases(["random_pruning", "zeroq"][:1], "cpu", 4)
+    assert only == ["random_pruning"] and n == 1  # one notebook: every core to itself
+
+
+def test_notebooks_side_by_side_split_the_cores_and_say_they_shared(monkeypatch):
+    monkeypatch.setattr(runner, "cores", lambda: 5)
+    monkeypatch.delenv("REPROBOOK_THREADS", raising=False)
+    assert runner.side_by_side_env(2) == {
+        "REPROBOOK_THREADS": "2",
+        "OMP_NUM_THREADS": "2",
+        "REPROBOOK_RUNS_ALONGSIDE": "1",
+    }
+    assert runner.side_by_side_env(8)["REPROBOOK_THREADS"] == "1"
+    assert runner.side_by_side_env(1) == {}  # alone: the environment as it is
+    monkeypatch.setenv("REPROBOOK_THREADS", "3")  # the user's choice is kept
+    assert runner.side_by_side_env(2)["REPROBOOK_THREADS"] == "3"
+
+
+def test_a_group_runs_at_most_n_at_once_in_order_and_reports_each_as_it_ends():
+    import threading
+    import time
+
+    lock, running, peak, started = threading.Lock(), [0], [0], []
+
+    def run(name):
+        with lock:
+            started.append(name)
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        time.sleep(0.3 if name == "long" else 0.05)
+        with lock:
+            running[0] -= 1
+        return runner.RunOutcome(name, Path(name), 0.0)
+
+    names = ["long", "a", "b", "c", "d"]
+    ended = [o.notebook for o in runner.run_group(names, 2, run)]
+    assert peak[0] == 2 and started == names and sorted(ended) == sorted(names)
+    assert ended[-1] == "long"  # reported when it ended, not when it started
+    assert [o.notebook for o in runner.run_group(names, 1, run)] == names
+
+
+def test_an_error_in_a_side_by_side_run_reaches_the_caller():
+    def run(name):
+        raise OSError(f"disk full while {name} ran")
+
+    with pytest.raises(OSError, match="disk full while"):
+        list(runner.run_group(["a", "b"], 2, run))
+
+
+def test_jobs_2_runs_notebooks_side_by_side_on_a_core_each_and_timers_alone(tmp_path):
+    """A real run at smoke: the two notebooks that do not time themselves overlap in time, each with
+    its share of the cores and ``runs_alongside`` 1; the one judged on wall-clock times starts after
+    both ended, with every core, and says it ran alone."""
+    from datetime import datetime, timedelta
+
+    build = tmp_path / "build"
+    names = ["residual_expansion", "random_pruning", "wide_attention"]
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("REPROBOOK_THREADS", "OMP_NUM_THREADS")
+    }
+    out = subprocess.run(
+        [sys.executable, "-m", "reprobook", "run", *names, "--preset", "smoke"]
+        + ["--jobs", "2", "--build", str(build)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    assert (
+        "2 at a time, " in out.stdout
+        and "then wide_attention: one at a time" in out.stdout
+    )
+    provenance = {
+        n: json.loads((build / "results" / f"{n}.json").read_text())["provenance"]
+        for n in names
+    }
+
+    def span(n):
+        start = datetime.fromisoformat(
+            provenance[n]["started_utc"].replace("Z", "+00:00")
+        )
+        return start, start + timedelta(seconds=provenance[n]["wall_time_s"])
+
+    (a0, a1), (b0, b1), (t0, _) = (span(n) for n in names)
+    assert a0 < b1 and b0 < a1  # side by side
+    assert t0 >= max(a1, b1) - timedelta(
+        seconds=1
+    )  # started after both (the clock's second)
+    share = max(1, runner.cores() // 2)
+    for n in names[:2]:
+        assert provenance[n]["runs_alongside"] == 1
+        assert provenance[n]["hardware"]["torch_threads"] == share
+    assert provenance["wide_attention"]["runs_alongside"] is None
+    alone = provenance["wide_attention"]["hardware"]["torch_threads"]
+    assert alone >= share  # torch's default: every (physical) core

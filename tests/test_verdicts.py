@@ -20,10 +20,12 @@ def passing(c, holds: bool) -> Estimate:
     return Estimate(centre, centre - m, centre + m, 3)
 
 
-def claims():
-    for name in params.notebooks():
-        for preset in params.PRESETS:
-            yield pytest.param(name, preset, id=f"{name}-{preset}")
+def claims() -> list:
+    return [
+        pytest.param(name, preset, id=f"{name}-{preset}")
+        for name in params.notebooks()
+        for preset in params.PRESETS
+    ]
 
 
 def declared(name, preset):

@@ -91,9 +91,6 @@ def cmd_run(args) -> int:
             name
         )  # an unknown notebook fails here, with the known ones listed
     overrides = {key: params.parse_cli_value(value) for key, value in args.p}
-    validate(
-        names, args.preset, overrides
-    )  # a bad preset or parameter fails before the plan prints
     if args.preset in ("gpu", "full"):
         import torch
 
@@ -123,6 +120,8 @@ def cmd_run(args) -> int:
             )
             print(f"  partial notebook: {_short(o.output)}", flush=True)
 
+    # a bad preset or parameter fails here, before the plan prints
+    validate(names, args.preset, overrides)
     print(
         f"running {', '.join(names)} at preset {args.preset!r} into {_short(Path(args.build))}/",
         flush=True,
@@ -265,8 +264,15 @@ def jobs_count(text: str) -> int:
     return int(text)
 
 
+class Parser(argparse.ArgumentParser):
+    """Usage errors as one ``error:`` line, like every other error of the CLI (exit status 2)."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = Parser(
         prog="reprobook",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,

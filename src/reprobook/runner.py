@@ -161,24 +161,24 @@ def side_by_side_env(at_once: int) -> dict[str, str | None]:
     }
 
 
+def _set_environment(values: dict[str, str | None]) -> None:
+    for key, value in values.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
 @contextmanager
 def environment(changes: dict[str, str | None]):
     """``os.environ`` with ``changes`` (``None`` removes a variable) inside the block; the kernels
     papermill starts inherit it."""
-    old = {k: os.environ.get(k) for k in changes}
+    old = {key: os.environ.get(key) for key in changes}
+    _set_environment(changes)
     try:
-        for k, v in changes.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
         yield
     finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+        _set_environment(old)
 
 
 def warm_datasets(names: list[str], resolved: dict[str, dict[str, Any]]) -> None:
