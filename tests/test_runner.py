@@ -431,7 +431,9 @@ def test_jobs_2_runs_notebooks_side_by_side_on_a_core_each_and_timers_alone(tmp_
     both ended, with every core, and says it ran alone."""
     from datetime import datetime, timedelta
 
-    build = tmp_path / "build"
+    build = (
+        tmp_path / "build"
+    )  # passed relative: papermill changes the working folder as it runs
     names = ["residual_expansion", "random_pruning", "wide_attention"]
     env = {
         k: v
@@ -440,8 +442,8 @@ def test_jobs_2_runs_notebooks_side_by_side_on_a_core_each_and_timers_alone(tmp_
     }
     out = subprocess.run(
         [sys.executable, "-m", "reprobook", "run", *names, "--preset", "smoke"]
-        + ["--jobs", "2", "--build", str(build)],
-        cwd=REPO,
+        + ["--jobs", "2", "--build", "build"],
+        cwd=tmp_path,
         capture_output=True,
         text=True,
         env=env,
@@ -474,3 +476,36 @@ def test_jobs_2_runs_notebooks_side_by_side_on_a_core_each_and_timers_alone(tmp_
     assert provenance["wide_attention"]["runs_alongside"] is None
     alone = provenance["wide_attention"]["hardware"]["torch_threads"]
     assert alone >= share  # torch's default: every (physical) core
+
+
+def test_side_by_side_runs_are_processes_of_their_own_and_a_dead_one_is_a_failure(
+    tmp_path, monkeypatch
+):
+    """papermill changes the process's working folder while it runs a notebook: two side by side in
+    one process would write into each other's. Each runs in its own process; a relative build
+    folder stays where it was asked for, and a process that dies without an outcome is a failure."""
+    repo = tmp_path / "repo"
+    (repo / "notebooks").mkdir(parents=True)
+    for name in ("a", "b", "c"):
+        tiny_notebook(repo / "notebooks" / f"{name}.ipynb", f"print('{name} ran', x)")
+    tiny_notebook(repo / "notebooks" / "bad.ipynb", "1 / 0")
+    names = ["a", "b", "bad", "c"]
+    monkeypatch.setattr(runner, "validate", lambda n, p, o: {k: {"x": 2} for k in n})
+    monkeypatch.setattr(runner, "phases", lambda n, p, jobs: [(list(n), jobs)])
+    monkeypatch.setattr(runner, "warm_datasets", lambda n, r: None)
+    monkeypatch.chdir(tmp_path)
+    outcomes = runner.run_notebooks(repo, names, "smoke", {}, Path("build"), jobs=2)
+    assert [o.ok for o in outcomes] == [True, True, False, True]
+    assert "ZeroDivisionError" in outcomes[2].error and Path.cwd() == tmp_path
+    for name in ("a", "b", "c"):
+        executed = nbformat.read(tmp_path / "build" / "notebooks" / f"{name}.ipynb", 4)
+        assert f"{name} ran 2" in executed.cells[-1].outputs[0]["text"]
+    monkeypatch.setattr(
+        runner.sys, "executable", "/bin/false"
+    )  # the child dies at once
+    [dead, _] = runner.run_notebooks(
+        repo, ["a", "b"], "smoke", {}, Path("build"), jobs=2
+    )
+    assert not dead.ok and "exit status 1 and no outcome" in dead.error
+    marker = json.loads((tmp_path / "build" / "results" / "a.failed.json").read_text())
+    assert marker["failed"] and "no outcome" in marker["error"]

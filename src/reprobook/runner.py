@@ -8,7 +8,9 @@ summary shows as failed.
 cores, two one-thread runs of the small CIFAR nets train 1.1× (width 32) to 2× (width 4) as many
 images a second as one two-thread run (ResNet-8 at 16 px, measured 2026-12-06). A notebook whose
 claim has a sub-claim judged on wall-clock times (``timed: true``) still runs alone, with every
-core, after the others: a neighbour would slow its clock.
+core, after the others: a neighbour would slow its clock. Each notebook that runs beside another
+runs in a process of its own (:func:`execute_apart`): papermill changes the process's working
+directory while it executes a notebook, so two in one process would see each other's.
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ from __future__ import annotations
 import json
 import os
 import queue
+import subprocess
+import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -226,14 +231,95 @@ def execute(
         )
         return RunOutcome(name, output, time.time() - start, results=record)
     except Exception as err:  # noqa: BLE001 - reported at the end, the other notebooks still run
-        outcome = RunOutcome(name, output, time.time() - start, notebook_error(err))
-        record.unlink(missing_ok=True)
-        failed.write_text(
-            json.dumps(
-                dict(notebook=name, preset=preset, failed=True, error=outcome.error)
+        return failure(
+            RunOutcome(name, output, time.time() - start, notebook_error(err)),
+            results,
+            preset,
+        )
+
+
+def failure(outcome: RunOutcome, results: Path, preset: str) -> RunOutcome:
+    """Mark a failed run in ``results``: no results file, and ``<name>.failed.json`` with its error
+    (which the summary shows)."""
+    (results / f"{outcome.notebook}.json").unlink(missing_ok=True)
+    (results / f"{outcome.notebook}.failed.json").write_text(
+        json.dumps(
+            dict(
+                notebook=outcome.notebook,
+                preset=preset,
+                failed=True,
+                error=outcome.error,
             )
         )
-        return outcome
+    )
+    return outcome
+
+
+def execute_apart(
+    repo: Path,
+    name: str,
+    values: dict[str, Any],
+    build: tuple[Path, Path],
+    preset: str,
+    log_output: bool,
+) -> RunOutcome:
+    """:func:`execute` in a Python process of its own, which inherits this one's environment and
+    working directory and writes its outcome to a file; its output reaches the terminal as it comes."""
+    handle, path = tempfile.mkstemp(prefix=f"reprobook-{name}-", suffix=".json")
+    os.close(handle)
+    outcome_file = Path(path)
+    job = dict(
+        repo=str(repo),
+        name=name,
+        values=values,
+        build=[str(folder) for folder in build],
+        preset=preset,
+        log_output=log_output,
+        outcome=str(outcome_file),
+    )
+    start = time.time()
+    code = (
+        "import sys; from reprobook.runner import execute_job; execute_job(sys.argv[1])"
+    )
+    child = subprocess.run([sys.executable, "-c", code, json.dumps(job)])
+    try:
+        fields = json.loads(outcome_file.read_text())
+    except (OSError, ValueError):
+        error = f"the process that ran it ended with exit status {child.returncode} and no outcome"
+        outcome = RunOutcome(
+            name, build[0] / f"{name}.ipynb", time.time() - start, error
+        )
+        return failure(outcome, build[1], preset)
+    finally:
+        outcome_file.unlink(missing_ok=True)
+    return RunOutcome(
+        name,
+        Path(fields["output"]),
+        fields["seconds"],
+        fields["error"],
+        Path(fields["results"]) if fields["results"] else None,
+    )
+
+
+def execute_job(job_json: str) -> None:
+    """The child's side of :func:`execute_apart`."""
+    job = json.loads(job_json)
+    build = tuple(Path(folder) for folder in job["build"])
+    outcome = execute(
+        Path(job["repo"]),
+        job["name"],
+        job["values"],
+        build,
+        job["preset"],
+        job["log_output"],
+    )
+    fields = dict(
+        output=str(outcome.output),
+        seconds=outcome.seconds,
+        error=outcome.error,
+        results=str(outcome.results) if outcome.results else None,
+    )
+    Path(job["outcome"]).write_text(json.dumps(fields))
 
 
 def run_notebooks(
@@ -250,7 +336,7 @@ def run_notebooks(
     :func:`phases`); keep going past failures, report them all. ``on_done(outcome)`` is called after
     each notebook (the CLI prints its verdict there). Outcomes come back in ``names``' order."""
     resolved = validate(names, preset, overrides)
-    folders = prepare_build(build)
+    folders = tuple(folder.resolve() for folder in prepare_build(build))
     plan = phases(names, preset, jobs)
     if any(at_once > 1 for _, at_once in plan):
         warm_datasets(names, resolved)
@@ -262,10 +348,11 @@ def run_notebooks(
     with environment(env):  # the kernels inherit this process's environment
         for group, at_once in plan:
             with environment(side_by_side_env(at_once)):
+                run = execute if at_once == 1 else execute_apart
                 for outcome in run_group(
                     group,
                     at_once,
-                    lambda name: execute(
+                    lambda name: run(
                         repo, name, resolved[name], folders, preset, log_output
                     ),
                 ):
