@@ -1,4 +1,5 @@
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -509,3 +510,34 @@ def test_side_by_side_runs_are_processes_of_their_own_and_a_dead_one_is_a_failur
     assert not dead.ok and "exit status 1 and no outcome" in dead.error
     marker = json.loads((tmp_path / "build" / "results" / "a.failed.json").read_text())
     assert marker["failed"] and "no outcome" in marker["error"]
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_log_output_streams_each_notebooks_lines_under_its_name(
+    tmp_path, monkeypatch, capfd, jobs
+):
+    """--log-output shows what the cells print while they run, each line under its notebook's name
+    (side by side, in the children's output too); without it the terminal gets none of it."""
+    repo = tmp_path / "repo"
+    (repo / "notebooks").mkdir(parents=True)
+    for name in ("a", "b"):
+        tiny_notebook(
+            repo / "notebooks" / f"{name}.ipynb",
+            f"print('{name} ran', x)\nprint('two')",
+        )
+    monkeypatch.setattr(runner, "validate", lambda n, p, o: {k: {"x": 2} for k in n})
+    monkeypatch.setattr(runner, "phases", lambda n, p, j: [(list(n), j)])
+    monkeypatch.setattr(runner, "warm_datasets", lambda n, r: None)
+    quiet = runner.run_notebooks(
+        repo, ["a", "b"], "smoke", {}, tmp_path / "q", jobs=jobs
+    )
+    assert all(o.ok for o in quiet) and "ran" not in capfd.readouterr().out
+    loud = runner.run_notebooks(
+        repo, ["a", "b"], "smoke", {}, tmp_path / "l", log_output=True, jobs=jobs
+    )
+    lines = capfd.readouterr().out.splitlines()
+    assert all(o.ok for o in loud)
+    for name in ("a", "b"):
+        assert f"[{name}] {name} ran 2" in lines and f"[{name}] two" in lines
+        assert any(line.startswith(f"[{name}] Executing Cell 2") for line in lines)
+    assert not logging.getLogger("papermill").handlers  # nothing left behind

@@ -315,7 +315,7 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--log-output",
         action="store_true",
-        help="stream the notebooks' output to the terminal",
+        help="print each cell as it starts and what it prints, every line under its notebook's name",
     )
     run.set_defaults(func=cmd_run)
     book = sub.add_parser(

@@ -16,6 +16,7 @@ directory while it executes a notebook, so two in one process would see each oth
 from __future__ import annotations
 
 import json
+import logging
 import os
 import queue
 import subprocess
@@ -197,45 +198,109 @@ def warm_datasets(names: list[str], resolved: dict[str, dict[str, Any]]) -> None
                 pass
 
 
-def execute(
-    repo: Path,
-    name: str,
-    values: dict[str, Any],
-    build: tuple[Path, Path],
-    preset: str,
-    log_output: bool,
-) -> RunOutcome:
-    """Run one notebook into ``build`` (its notebooks and results folders); a failure is an outcome."""
-    out_dir, results = build
-    output, record, failed = (
-        out_dir / f"{name}.ipynb",
-        results / f"{name}.json",
-        results / f"{name}.failed.json",
-    )
+@dataclass(frozen=True)
+class Job:
+    """One notebook's run: what :func:`execute` needs, in this process or, as JSON, in another."""
+
+    repo: Path
+    name: str
+    values: dict[str, Any]
+    notebooks: Path  # the build's folder of executed notebooks
+    results: Path  # the build's folder of results files
+    preset: str
+    log_output: bool = False
+
+    @property
+    def output(self) -> Path:
+        return self.notebooks / f"{self.name}.ipynb"
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                **self.__dict__,
+                "repo": str(self.repo),
+                "notebooks": str(self.notebooks),
+                "results": str(self.results),
+            }
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> Job:
+        fields = json.loads(text)
+        for key in ("repo", "notebooks", "results"):
+            fields[key] = Path(fields[key])
+        return cls(**fields)
+
+
+class PrefixedLines(logging.Handler):
+    """Writes each log record to standard output, every line prefixed with ``[name]``: the output of
+    notebooks that run side by side stays readable where it interleaves."""
+
+    def __init__(self, name: str):
+        super().__init__(logging.INFO)
+        self.prefix = f"[{name}] "
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if message.startswith("Ending Cell"):  # the next line says as much
+            return
+        if message.startswith("Executing Cell"):  # "Executing Cell 3-----…"
+            message = message.rstrip("-")
+        lines = message.rstrip("\n").splitlines() or [""]
+        sys.stdout.write("".join(f"{self.prefix}{line}\n" for line in lines))
+        sys.stdout.flush()
+
+
+@contextmanager
+def streamed(job: Job):
+    """With ``job.log_output``: papermill's log (the cells it starts and their printed output) on
+    standard output while the notebook runs. papermill logs it at INFO level to its own logger, which
+    nothing shows unless the caller sets up logging."""
+    if not job.log_output:
+        yield
+        return
+    logger = logging.getLogger("papermill")
+    handler, old = PrefixedLines(job.name), (logger.level, logger.propagate)
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False  # once, not again through a handler the caller may have
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old[0])
+        logger.propagate = old[1]
+
+
+def execute(job: Job) -> RunOutcome:
+    """Run one notebook into its build folders; a failure is an outcome."""
+    record = job.results / f"{job.name}.json"
     # a failed run must not leave the previous verdict behind
-    for stale in (record, failed):
+    for stale in (record, job.results / f"{job.name}.failed.json"):
         stale.unlink(missing_ok=True)
     import papermill as pm
 
     start = time.time()
     try:
-        pm.execute_notebook(
-            str(notebook_path(repo, name)),
-            str(output),
-            parameters=values,
-            cwd=str(repo / "notebooks"),
-            log_output=log_output,
-            progress_bar=False,
-            kernel_name="python3",
-            extra_arguments=["--IPKernelApp.log_level=ERROR"],  # no transport warnings
-        )
-        return RunOutcome(name, output, time.time() - start, results=record)
+        with streamed(job):
+            pm.execute_notebook(
+                str(notebook_path(job.repo, job.name)),
+                str(job.output),
+                parameters=job.values,
+                cwd=str(job.repo / "notebooks"),
+                log_output=job.log_output,
+                progress_bar=False,
+                kernel_name="python3",
+                extra_arguments=[
+                    "--IPKernelApp.log_level=ERROR"
+                ],  # no transport warnings
+            )
+        return RunOutcome(job.name, job.output, time.time() - start, results=record)
     except Exception as err:  # noqa: BLE001 - reported at the end, the other notebooks still run
-        return failure(
-            RunOutcome(name, output, time.time() - start, notebook_error(err)),
-            results,
-            preset,
+        outcome = RunOutcome(
+            job.name, job.output, time.time() - start, notebook_error(err)
         )
+        return failure(outcome, job.results, job.preset)
 
 
 def failure(outcome: RunOutcome, results: Path, preset: str) -> RunOutcome:
@@ -255,45 +320,27 @@ def failure(outcome: RunOutcome, results: Path, preset: str) -> RunOutcome:
     return outcome
 
 
-def execute_apart(
-    repo: Path,
-    name: str,
-    values: dict[str, Any],
-    build: tuple[Path, Path],
-    preset: str,
-    log_output: bool,
-) -> RunOutcome:
-    """:func:`execute` in a Python process of its own, which inherits this one's environment and
-    working directory and writes its outcome to a file; its output reaches the terminal as it comes."""
-    handle, path = tempfile.mkstemp(prefix=f"reprobook-{name}-", suffix=".json")
+def execute_apart(job: Job) -> RunOutcome:
+    """:func:`execute` in a Python process of its own, which inherits this one's environment, working
+    directory and standard output, and writes its outcome to a file."""
+    handle, path = tempfile.mkstemp(prefix=f"reprobook-{job.name}-", suffix=".json")
     os.close(handle)
     outcome_file = Path(path)
-    job = dict(
-        repo=str(repo),
-        name=name,
-        values=values,
-        build=[str(folder) for folder in build],
-        preset=preset,
-        log_output=log_output,
-        outcome=str(outcome_file),
-    )
     start = time.time()
-    code = (
-        "import sys; from reprobook.runner import execute_job; execute_job(sys.argv[1])"
+    code = "import sys; from reprobook.runner import execute_job; execute_job(*sys.argv[1:])"
+    child = subprocess.run(
+        [sys.executable, "-c", code, job.to_json(), str(outcome_file)]
     )
-    child = subprocess.run([sys.executable, "-c", code, json.dumps(job)])
     try:
         fields = json.loads(outcome_file.read_text())
     except (OSError, ValueError):
         error = f"the process that ran it ended with exit status {child.returncode} and no outcome"
-        outcome = RunOutcome(
-            name, build[0] / f"{name}.ipynb", time.time() - start, error
-        )
-        return failure(outcome, build[1], preset)
+        outcome = RunOutcome(job.name, job.output, time.time() - start, error)
+        return failure(outcome, job.results, job.preset)
     finally:
         outcome_file.unlink(missing_ok=True)
     return RunOutcome(
-        name,
+        job.name,
         Path(fields["output"]),
         fields["seconds"],
         fields["error"],
@@ -301,25 +348,16 @@ def execute_apart(
     )
 
 
-def execute_job(job_json: str) -> None:
+def execute_job(job_json: str, outcome_file: str) -> None:
     """The child's side of :func:`execute_apart`."""
-    job = json.loads(job_json)
-    build = tuple(Path(folder) for folder in job["build"])
-    outcome = execute(
-        Path(job["repo"]),
-        job["name"],
-        job["values"],
-        build,
-        job["preset"],
-        job["log_output"],
-    )
+    outcome = execute(Job.from_json(job_json))
     fields = dict(
         output=str(outcome.output),
         seconds=outcome.seconds,
         error=outcome.error,
         results=str(outcome.results) if outcome.results else None,
     )
-    Path(job["outcome"]).write_text(json.dumps(fields))
+    Path(outcome_file).write_text(json.dumps(fields))
 
 
 def run_notebooks(
@@ -336,12 +374,12 @@ def run_notebooks(
     :func:`phases`); keep going past failures, report them all. ``on_done(outcome)`` is called after
     each notebook (the CLI prints its verdict there). Outcomes come back in ``names``' order."""
     resolved = validate(names, preset, overrides)
-    folders = tuple(folder.resolve() for folder in prepare_build(build))
+    notebooks, results = (folder.resolve() for folder in prepare_build(build))
     plan = phases(names, preset, jobs)
     if any(at_once > 1 for _, at_once in plan):
         warm_datasets(names, resolved)
     env = {
-        "REPROBOOK_RESULTS": str(folders[1].resolve()),
+        "REPROBOOK_RESULTS": str(results),
         "REPROBOOK_PROGRESS": "0" if not log_output else "1",
     }
     done: dict[str, RunOutcome] = {}
@@ -353,7 +391,15 @@ def run_notebooks(
                     group,
                     at_once,
                     lambda name: run(
-                        repo, name, resolved[name], folders, preset, log_output
+                        Job(
+                            repo,
+                            name,
+                            resolved[name],
+                            notebooks,
+                            results,
+                            preset,
+                            log_output,
+                        )
                     ),
                 ):
                     done[outcome.notebook] = outcome
