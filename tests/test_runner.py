@@ -73,6 +73,7 @@ def test_runner_continues_past_a_failure_and_reports_all(tmp_path, monkeypatch):
         "validate",
         lambda names, preset, overrides: {n: {"x": 2} for n in names},
     )
+    monkeypatch.setattr(runner, "load_datasets", lambda n, r: None)  # tiny notebooks
     outcomes = runner.run_notebooks(
         repo, ["bad", "good", "worse"], "smoke", {}, tmp_path / "build"
     )
@@ -152,6 +153,7 @@ def test_a_failed_run_leaves_no_stale_verdict_and_is_marked_failed(
         "validate",
         lambda names, preset, overrides: {n: {"x": 2} for n in names},
     )
+    monkeypatch.setattr(runner, "load_datasets", lambda n, r: None)  # tiny notebooks
     [outcome] = runner.run_notebooks(repo, ["bad"], "smoke", {}, tmp_path / "build")
     assert not outcome.ok and outcome.error == "RuntimeError: boom in bad"
     assert not (results / "bad.json").exists()
@@ -306,37 +308,60 @@ def test_a_notebook_error_is_one_line_that_keeps_the_fix():
     assert runner.notebook_error(ValueError("bad")) == "ValueError: bad"
 
 
-def test_missing_data_fails_in_the_first_cell_with_one_error_line(tmp_path):
+def test_missing_data_fails_before_any_notebook_with_one_error_line(tmp_path):
+    """reprobook run checks the datasets of every notebook before the first starts: one error line with
+    the notebooks that need it and the fix, no kernel, and the build's earlier results untouched."""
     env = {
         **os.environ,
         "REPROBOOK_DATA": str(tmp_path / "empty"),
         "REPROBOOK_DOWNLOAD": "0",
         "REPROBOOK_CACHE": str(tmp_path / "cache"),
     }
+    build = tmp_path / "b"
+    (build / "results").mkdir(parents=True)
+    (build / "results" / "zeroq.json").write_text('{"verdict": "an earlier run"}')
     out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "reprobook",
-            "run",
-            "zeroq",
-            "--preset",
-            "smoke",
-            "--build",
-            str(tmp_path / "b"),
-        ],
+        [sys.executable, "-m", "reprobook", "run", "zeroq", "random_pruning"]
+        + ["--preset", "smoke", "--build", str(build)],
         cwd=REPO,
         capture_output=True,
         text=True,
         env=env,
     )
-    assert out.returncode == 1
+    assert out.returncode == 2 and out.stdout == ""
     [line] = out.stderr.strip().splitlines()
     assert line.startswith(
-        "error: zeroq failed: MissingDataError: dataset 'cifar10' was not found"
+        "error: zeroq, random_pruning: dataset 'cifar10' was not found. Looked at:"
     )
     assert "Fix: set REPROBOOK_DATA" in line
-    executed = json.loads((tmp_path / "b" / "notebooks" / "zeroq.ipynb").read_text())
+    assert not (build / "notebooks" / "zeroq.ipynb").exists()
+    assert (
+        build / "results" / "zeroq.json"
+    ).read_text() == '{"verdict": "an earlier run"}'
+
+
+def test_a_notebook_run_without_its_data_fails_in_its_first_cell(tmp_path):
+    """The notebook itself (plain papermill, Jupyter, Colab) also checks its data before any compute."""
+    import papermill as pm
+
+    env = {
+        "REPROBOOK_DATA": str(tmp_path / "empty"),
+        "REPROBOOK_DOWNLOAD": "0",
+        "REPROBOOK_CACHE": str(tmp_path / "cache"),
+        "REPROBOOK_RESULTS": str(tmp_path / "results"),
+    }
+    with runner.environment(env), pytest.raises(pm.PapermillExecutionError) as err:
+        pm.execute_notebook(
+            str(REPO / "notebooks" / "zeroq.ipynb"),
+            str(tmp_path / "zeroq.ipynb"),
+            parameters={"preset": "smoke"},
+            cwd=str(REPO / "notebooks"),
+            progress_bar=False,
+            kernel_name="python3",
+        )
+    assert err.value.ename == "MissingDataError"
+    assert "Fix: set REPROBOOK_DATA" in runner.notebook_error(err.value)
+    executed = json.loads((tmp_path / "zeroq.ipynb").read_text())
     ran = [
         c
         for c in executed["cells"]
@@ -493,7 +518,7 @@ def test_side_by_side_runs_are_processes_of_their_own_and_a_dead_one_is_a_failur
     names = ["a", "b", "bad", "c"]
     monkeypatch.setattr(runner, "validate", lambda n, p, o: {k: {"x": 2} for k in n})
     monkeypatch.setattr(runner, "phases", lambda n, p, jobs: [(list(n), jobs)])
-    monkeypatch.setattr(runner, "warm_datasets", lambda n, r: None)
+    monkeypatch.setattr(runner, "load_datasets", lambda n, r: None)
     monkeypatch.chdir(tmp_path)
     outcomes = runner.run_notebooks(repo, names, "smoke", {}, Path("build"), jobs=2)
     assert [o.ok for o in outcomes] == [True, True, False, True]
@@ -527,7 +552,7 @@ def test_log_output_streams_each_notebooks_lines_under_its_name(
         )
     monkeypatch.setattr(runner, "validate", lambda n, p, o: {k: {"x": 2} for k in n})
     monkeypatch.setattr(runner, "phases", lambda n, p, j: [(list(n), j)])
-    monkeypatch.setattr(runner, "warm_datasets", lambda n, r: None)
+    monkeypatch.setattr(runner, "load_datasets", lambda n, r: None)
     quiet = runner.run_notebooks(
         repo, ["a", "b"], "smoke", {}, tmp_path / "q", jobs=jobs
     )

@@ -83,7 +83,7 @@ def plan_line(group: list[str], at_once: int) -> str:
 
 
 def cmd_run(args) -> int:
-    from .runner import run_notebooks, validate
+    from .runner import preflight, run_notebooks
 
     names = params.notebooks() if args.notebooks == ["all"] else args.notebooks
     for name in names:
@@ -120,8 +120,8 @@ def cmd_run(args) -> int:
             )
             print(f"  partial notebook: {_short(o.output)}", flush=True)
 
-    # a bad preset or parameter fails here, before the plan prints
-    validate(names, args.preset, overrides)
+    # a bad preset or parameter, an unusable build folder or missing data fail here, before the plan
+    preflight(names, args.preset, overrides, Path(args.build))
     print(
         f"running {', '.join(names)} at preset {args.preset!r} into {_short(Path(args.build))}/",
         flush=True,
@@ -364,11 +364,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except (params.ParameterError, BuildFolderError, MissingDataError, CliError) as err:
-        lines = str(
-            err
-        ).splitlines()  # a missing dataset lists where it looked: keep problem and fix
+        # a missing dataset lists where it looked: keep the problem and the fix
+        lines = str(err).splitlines()
+        gap = " … " if len(lines) > 2 else " "
         print(
-            f"error: {lines[0]}{' ' + lines[-1] if len(lines) > 1 else ''}",
+            f"error: {lines[0]}{gap + lines[-1] if len(lines) > 1 else ''}",
             file=sys.stderr,
         )
         return 2

@@ -187,15 +187,32 @@ def environment(changes: dict[str, str | None]):
         _set_environment(old)
 
 
-def warm_datasets(names: list[str], resolved: dict[str, dict[str, Any]]) -> None:
-    """Decode and cache every dataset the notebooks load, once, before notebooks that run side by side
-    would each decode it. A missing one is left for its notebook to report."""
+def load_datasets(names: list[str], resolved: dict[str, dict[str, Any]]) -> None:
+    """Load (and cache, decoded) every dataset the notebooks need, before any of them starts: a missing
+    one fails the run here, naming the notebooks that need it, instead of in each notebook's first
+    cell; notebooks side by side then read the cache instead of each decoding it."""
+    users: dict[str, list[str]] = {}
     for name in names:
         for dataset in params.load_spec(name).needed_datasets(resolved[name]):
-            try:
-                data.load(dataset)
-            except data.MissingDataError:
-                pass
+            users.setdefault(dataset, []).append(name)
+    for dataset, needing in users.items():
+        try:
+            data.load(dataset)
+        except data.MissingDataError as err:
+            raise data.MissingDataError(f"{', '.join(needing)}: {err}") from None
+
+
+def preflight(
+    names: list[str], preset: str, overrides: dict[str, Any], build: Path
+) -> tuple[dict[str, dict[str, Any]], Path, Path]:
+    """Everything that can fail before a notebook runs, in one place: the parameters, the build folder
+    and the datasets. Returns the resolved parameters and the build's notebooks and results folders;
+    raises ``ParameterError``, ``BuildFolderError`` or ``MissingDataError`` with a one-line problem
+    and fix."""
+    resolved = validate(names, preset, overrides)
+    notebooks, results = (folder.resolve() for folder in prepare_build(build))
+    load_datasets(names, resolved)
+    return resolved, notebooks, results
 
 
 @dataclass(frozen=True)
@@ -373,11 +390,8 @@ def run_notebooks(
     """Run each notebook at ``preset`` with ``overrides``, up to ``jobs`` at a time (see
     :func:`phases`); keep going past failures, report them all. ``on_done(outcome)`` is called after
     each notebook (the CLI prints its verdict there). Outcomes come back in ``names``' order."""
-    resolved = validate(names, preset, overrides)
-    notebooks, results = (folder.resolve() for folder in prepare_build(build))
+    resolved, notebooks, results = preflight(names, preset, overrides, build)
     plan = phases(names, preset, jobs)
-    if any(at_once > 1 for _, at_once in plan):
-        warm_datasets(names, resolved)
     env = {
         "REPROBOOK_RESULTS": str(results),
         "REPROBOOK_PROGRESS": "0" if not log_output else "1",
