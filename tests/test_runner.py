@@ -195,6 +195,23 @@ def test_cli_errors_are_one_line_that_matches_the_cli(tmp_path, args, message):
     assert not (tmp_path / "b").exists()
 
 
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (
+            ["--steps", "0"],
+            "--steps: takes a whole number of timed steps, 1 or more, got '0'",
+        ),
+        (["--steps", "-5"], "got '-5'"),
+        (["--batch-size", "0"], "--batch-size: takes a whole number of images a step"),
+    ],
+)
+def test_bench_rejects_a_count_below_one_before_timing(args, message):
+    out = reprobook("bench", *args)
+    assert out.returncode == 2 and message in out.stderr and out.stdout == ""
+    assert len(out.stderr.strip().splitlines()) == 1 and "Traceback" not in out.stderr
+
+
 def test_a_build_folder_that_is_a_file_or_read_only_fails_before_any_compute(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("")

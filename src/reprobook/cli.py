@@ -255,13 +255,17 @@ def _writable(folder: Path) -> None:
         ) from None
 
 
-def jobs_count(text: str) -> int:
-    """``--jobs``: a whole number of notebooks at a time, at least 1."""
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(
-            f"takes a whole number of notebooks at a time, 1 or more, got {text!r}"
-        )
-    return int(text)
+def whole_number(of: str):
+    """An option's type: a whole number of ``of``, at least 1 (e.g. ``--jobs``, ``--steps``)."""
+
+    def parse(text: str) -> int:
+        if not text.isdigit() or int(text) < 1:
+            raise argparse.ArgumentTypeError(
+                f"takes a whole number of {of}, 1 or more, got {text!r}"
+            )
+        return int(text)
+
+    return parse
 
 
 class Parser(argparse.ArgumentParser):
@@ -306,7 +310,7 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--build", default="build", help="build folder (default: build)")
     run.add_argument(
         "--jobs",
-        type=jobs_count,
+        type=whole_number("notebooks at a time"),
         default=1,
         metavar="N",
         help="run up to N notebooks side by side, the cores split between them; a notebook judged "
@@ -327,8 +331,15 @@ def parser() -> argparse.ArgumentParser:
         "bench",
         help="trainer throughput against a DataLoader + torchvision transforms loop",
     )
-    bench.add_argument("--steps", type=int, default=20)
-    bench.add_argument("--batch-size", type=int, default=128)
+    bench.add_argument(
+        "--steps", type=whole_number("timed steps"), default=20, help="default: 20"
+    )
+    bench.add_argument(
+        "--batch-size",
+        type=whole_number("images a step"),
+        default=128,
+        help="default: 128",
+    )
     bench.add_argument(
         "--epoch",
         action="store_true",
