@@ -1,6 +1,7 @@
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -159,10 +160,48 @@ def test_a_failed_run_leaves_no_stale_verdict_and_is_marked_failed(
     assert not (results / "bad.json").exists()
     marker = json.loads((results / "bad.failed.json").read_text())
     assert marker["failed"] and "boom in bad" in marker["error"]
+    [kept] = (tmp_path / "build" / "earlier").iterdir()  # the old verdict, not lost
+    assert json.loads((kept / "bad.json").read_text())["verdict"] == "reproduced"
     from reprobook.summary import load_results, render_summary
 
     page = render_summary(load_results(results))
     assert "**failed**" in page and "boom in bad" in page
+
+
+def test_a_new_run_moves_the_earlier_runs_files_aside_and_loses_none(
+    tmp_path, monkeypatch, capsys
+):
+    """Three runs of one notebook into one build folder: the build shows the newest, and the two
+    earlier runs' notebooks and results are each kept whole in earlier/<time>-<name>[-n]/."""
+    repo = tmp_path / "repo"
+    (repo / "notebooks").mkdir(parents=True)
+    tiny_notebook(
+        repo / "notebooks" / "a.ipynb",
+        "import json, os\n"
+        "json.dump({'run': x}, open(os.path.join(os.environ['REPROBOOK_RESULTS'], 'a.json'), 'w'))",
+    )
+    monkeypatch.setattr(runner, "load_datasets", lambda n, r: None)
+    build = tmp_path / "build"
+    for run in (1, 2, 3):
+        monkeypatch.setattr(runner, "validate", lambda n, p, o, r=run: {"a": {"x": r}})
+        [outcome] = runner.run_notebooks(repo, ["a"], "smoke", {}, build)
+        assert outcome.ok and outcome.record() == {"run": run}
+    earlier = sorted((build / "earlier").iterdir(), key=lambda f: f.stat().st_mtime)
+    assert [json.loads((f / "a.json").read_text()) for f in earlier] == [
+        {"run": 1},
+        {"run": 2},
+    ]
+    for run, folder in enumerate(earlier, start=1):
+        assert re.fullmatch(r"\d{8}T\d{6}Z-a(-\d+)?", folder.name)
+        executed = nbformat.read(folder / "a.ipynb", 4)  # that run's notebook
+        [injected] = [
+            c
+            for c in executed.cells
+            if "injected-parameters" in c.metadata.get("tags", [])
+        ]
+        assert f"x = {run}" in injected.source
+    assert "the previous run's files are kept in" in capsys.readouterr().out
+    assert sorted(p.name for p in (build / "results").iterdir()) == ["a.json"]
 
 
 @pytest.mark.parametrize(

@@ -1,8 +1,9 @@
 """Execute notebooks with papermill into a build folder; never write into ``notebooks/``.
 
-Each notebook's previous results file is removed before it runs, so a failed run leaves no stale
-verdict behind; a failure writes ``results/<name>.failed.json`` (the notebook's own error), which the
-summary shows as failed.
+What an earlier run of a notebook left in the build folder is moved to ``earlier/`` before it runs
+(:func:`set_aside`): a failed run leaves no stale verdict behind, and no run's results are lost. A
+failure writes ``results/<name>.failed.json`` (the notebook's own error), which the summary shows as
+failed.
 
 ``jobs`` > 1 runs notebooks side by side, each kernel with ``cores // jobs`` torch threads: on two
 cores, two one-thread runs of the small CIFAR nets train 1.1× (width 32) to 2× (width 4) as many
@@ -289,12 +290,44 @@ def streamed(job: Job):
         logger.propagate = old[1]
 
 
+def set_aside(job: Job) -> Path | None:
+    """Move what an earlier run of this notebook left in the build (executed notebook, results file,
+    failure marker) into ``<build>/earlier/<its time>-<name>/``, so that the new run replaces what the
+    book shows, never what the earlier run measured, and a failed run leaves no stale verdict behind.
+    Returns that folder, or None when there was nothing to move."""
+    found = [
+        path
+        for path in (
+            job.output,
+            job.results / f"{job.name}.json",
+            job.results / f"{job.name}.failed.json",
+        )
+        if path.exists()
+    ]
+    if not found:
+        return None
+    ended = max(path.stat().st_mtime for path in found)
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(ended))
+    earlier = job.results.parent / "earlier"
+    folder, copy = earlier / f"{stamp}-{job.name}", 1
+    while folder.exists():  # two runs of one notebook within a second
+        copy += 1
+        folder = earlier / f"{stamp}-{job.name}-{copy}"
+    folder.mkdir(parents=True)
+    for path in found:
+        path.replace(folder / path.name)  # one build folder: one file system
+    return folder
+
+
 def execute(job: Job) -> RunOutcome:
     """Run one notebook into its build folders; a failure is an outcome."""
     record = job.results / f"{job.name}.json"
-    # a failed run must not leave the previous verdict behind
-    for stale in (record, job.results / f"{job.name}.failed.json"):
-        stale.unlink(missing_ok=True)
+    kept = set_aside(job)
+    if kept:
+        where = (
+            kept.relative_to(Path.cwd()) if kept.is_relative_to(Path.cwd()) else kept
+        )
+        print(f"{job.name}: the previous run's files are kept in {where}/", flush=True)
     import papermill as pm
 
     start = time.time()
