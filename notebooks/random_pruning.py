@@ -8,7 +8,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -98,15 +98,6 @@ from reprobook.papers.random_pruning import pruning, sweep
 from reprobook.stats import Estimate
 
 P = notebook.start("random_pruning", globals())
-
-# %%
-# Checks across parameters, before any compute
-if len(P.depths) != len(P.widths) or len(P.depths) < 2:
-    raise ValueError(
-        f"depths and widths pair up into a family of at least two nets: same length"
-        f" >= 2 needed, got {len(P.depths)} and {len(P.widths)};"
-        " e.g. -p depths '[8, 8]' -p widths '[4, 8]'"
-    )
 
 # %%
 SEEDS = list(range(P.seeds))

@@ -8,7 +8,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -121,14 +121,6 @@ P = notebook.start("residual_expansion", globals())
 SEEDS = list(range(P.seeds))
 deepest = max(P.train_blocks)
 plots.style()
-
-# %%
-# Checks across parameters, before any compute
-if P.train_model == "resnet" and any(b % 3 for b in P.train_blocks):
-    raise ValueError(
-        "a CIFAR ResNet has 3 stages of n blocks: train_blocks must be multiples of 3, "
-        f"got {P.train_blocks}; e.g. -p train_blocks '[3, 9]'"
-    )
 
 # %% [markdown]
 # ## Criteria, fixed before the run

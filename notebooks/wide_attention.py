@@ -8,7 +8,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -128,10 +128,7 @@ P = notebook.start("wide_attention", globals())
 plots.style()
 
 # %%
-# Checks across parameters, before any compute
-SHAPE = experiment.shapes(
-    P
-)  # {layers: "layers×heads"}; each depth must divide the heads
+SHAPE = experiment.shapes(P)  # {layers: "layers×heads"}
 WIDE, DEEP = experiment.wide_and_deep(P)
 print(f"aspect ratios at {P.total_heads} heads of dimension {P.d_head}: ", end="")
 print(f"{', '.join(SHAPE.values())}; wide = {SHAPE[WIDE]}, deep = {SHAPE[DEEP]}")

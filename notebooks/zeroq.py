@@ -8,7 +8,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -100,28 +100,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from reprobook import notebook, plots, train
-from reprobook.papers.zeroq import distill, experiment, quant, record
+from reprobook.papers.zeroq import distill, experiment, quant
 from reprobook.papers.zeroq.experiment import SOURCES
 from reprobook.stats import Estimate, accuracy, paired_difference
 
 P = notebook.start("zeroq", globals())
 DEVICE = train.pick_device()
 plots.style()
-
-# %%
-# Checks across parameters, before any compute
-if P.low_setting not in P.settings:
-    raise ValueError(
-        f"low_setting {P.low_setting!r}: pick one of settings {P.settings}"
-    )
-shape = (record.DEPTH, record.WIDTH, record.RESOLUTION)
-if P.model == "record" and (P.depth, P.width, P.resolution) != shape:
-    raise ValueError(
-        f"model 'record' is a ResNet-{shape[0]} of width {shape[1]} at {shape[2]} px,"
-        f" got depth {P.depth}, width {P.width}, resolution {P.resolution}; leave"
-        " those three at the preset's values, or pass -p model cifar_resnet to train"
-        " that network here"
-    )
 
 # %% [markdown]
 # ## Criteria, fixed before the run

@@ -202,6 +202,60 @@ def test_spec_rules_accept_what_they_describe():
     assert params.check_value(RULES, "setting", "W4A8") == "W4A8"
 
 
+@pytest.mark.parametrize(
+    "notebook, preset, overrides, message",
+    [
+        (
+            "random_pruning",
+            "cpu",
+            {"depths": [8]},
+            r"same length, 2 or more, got 1 and 3",
+        ),
+        ("random_pruning", "cpu", {"widths": [4, 8]}, r"got 3 and 2; e.g. -p depths"),
+        (
+            "residual_expansion",
+            "gpu",
+            {"train_blocks": [4, 6]},
+            r"multiples of 3, got \[4, 6\]",
+        ),
+        (
+            "wide_attention",
+            "cpu",
+            {"layers": [1, 3]},
+            r"3 layers do not divide total_heads 8",
+        ),
+        (
+            "wide_attention",
+            "cpu",
+            {"total_heads": 6},
+            r"4 layers do not divide .* e.g. -p layers '\[1, 6\]'",
+        ),
+        (
+            "zeroq",
+            "cpu",
+            {"low_setting": "W2A2"},
+            r"low_setting 'W2A2' is not one of settings",
+        ),
+        ("zeroq", "cpu", {"depth": 8}, r"model 'record' is a ResNet-20 .* got depth 8"),
+    ],
+)
+def test_parameters_that_must_agree_fail_when_resolved(
+    notebook, preset, overrides, message
+):
+    """The rules between parameters (check_parameters of each paper) run wherever parameters are
+    resolved: in the notebook's first cell and in reprobook run's check before any notebook starts."""
+    with pytest.raises(ParameterError, match=f"^{notebook}: .*{message}"):
+        params.resolve(notebook, preset, overrides)
+
+
+def test_parameters_that_agree_pass_their_papers_rules():
+    assert params.resolve(
+        "residual_expansion", "cpu", {"train_blocks": [4, 6]}
+    )  # an MLP
+    assert params.resolve("zeroq", "cpu", {"model": "cifar_resnet", "depth": 8})
+    assert params.resolve("wide_attention", "cpu", {"total_heads": 4, "layers": [1, 4]})
+
+
 def test_needed_datasets_follow_the_parameters():
     assert RULES.needed_datasets({"dataset": "mnist", "tasks": ["listops"]}) == [
         "mnist"

@@ -221,6 +221,10 @@ def test_a_new_run_moves_the_earlier_runs_files_aside_and_loses_none(
             "error: zeroq: parameter 'seeds' must be >=",
         ),
         (
+            ["run", "random_pruning", "-p", "depths", "[8]"],
+            "error: random_pruning: depths and widths pair up into a family",
+        ),
+        (
             ["run", "zeroq", "--jobs", "0"],
             "1 or more, got '0' (see reprobook run --help)",
         ),

@@ -13,14 +13,16 @@ Each notebook has a spec file ``papers/<notebook>/preset.yml``::
       cpu:   {seeds: 3, ...}   # = the defaults in the notebook's `parameters` cell
       full:  {seeds: 5, ...}
 
-A run resolves to: the preset's values, then every parameter given explicitly on top. Validation
-happens before any compute and names the parameter at fault and the way to fix it.
+A run resolves to: the preset's values, then every parameter given explicitly on top, then the rules
+that tie parameters together (``check_parameters`` in the paper's package). Validation happens before
+any compute and names the parameter at fault and the way to fix it.
 """
 
 from __future__ import annotations
 
 import ast
 import difflib
+import importlib
 import re
 from dataclasses import dataclass, field
 from importlib import resources
@@ -294,7 +296,19 @@ def resolve(
     for name, value in (explicit or {}).items():
         if name != "preset":
             values[name] = check_value(spec, name, value)
-    return Params.of(notebook, {"preset": preset, **values})
+    resolved = Params.of(notebook, {"preset": preset, **values})
+    check_together(resolved)
+    return resolved
+
+
+def check_together(P: Params) -> None:
+    """The rules that tie a notebook's parameters to each other (e.g. depths and widths pair up), which
+    no single parameter's type can state: ``check_parameters(P)`` of the notebook's paper package,
+    where it has one. Raises ``ParameterError``, before any compute."""
+    papers = importlib.import_module(f"reprobook.papers.{P.notebook}")
+    check = getattr(papers, "check_parameters", None)
+    if check is not None:
+        check(P)
 
 
 def injected_names(history: list[str]) -> set[str]:

@@ -24,10 +24,11 @@ import torch
 from torch import nn
 
 from ... import checkpoints, data, models, provenance, stats, summary, train
+from . import RECORD_SHAPE
 
 FOLDER = Path(__file__).with_name("record")
 NAME = "resnet20-cifar10"
-DEPTH, WIDTH, RESOLUTION, SEED = 20, 16, 32, 0
+(DEPTH, WIDTH, RESOLUTION), SEED = RECORD_SHAPE, 0
 # He et al. (2016) train ResNet-20 for 164 epochs to 91.25%. Three recipes of 80–110 epochs were
 # tried on the 2-core CPU; all level off near 88.5% on the JPEG mirror of CIFAR-10. Every one of
 # 1,000 sampled mirror files (train and test) carries the IJG quality-75 quantization tables with
