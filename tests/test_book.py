@@ -131,7 +131,11 @@ def test_render_summary_shows_verdicts_and_numbers():
         "measured": {"mean": 0.61234, "low": 0.55, "high": 0.674, "n": 3},
     }
     assert summary._measured(accuracy) == "61.2% [55.0, 67.4] (n=3)"
-    assert "not met" in page and "| met |" in page
+    # each status says what the criterion required, in the card's units
+    assert "| met (≤ 1e-10) |" in page and "| not met (≥ 0.8) |" in page
+    assert "| status (required) |" in page
+    # and names the criterion as its card does, with what it measures
+    assert "| relative error: max relative error of the 2^n-term sum <= 1e-10 |" in page
     assert "`cpu`" in page and "AMD EPYC, 2 cores" in page
     assert "5 min 12 s" in page and "abc123def4" in page
     assert "{cite}`dherin2025residual`" in page

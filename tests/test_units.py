@@ -75,3 +75,10 @@ def test_the_criteria_table_shows_requirement_and_measurement_in_the_card_s_unit
     assert acc.measured_text() == "–"
     acc.measured = Estimate(0.6131, 0.6012, 0.6243)
     assert acc.measured_text() == "61.3% [60.1, 62.4]"
+
+
+def test_requirement_text_reads_in_the_criterions_unit():
+    assert units.requirement_text("within", 0.02, "pp") == "within ±2 pp"
+    assert units.requirement_text(">=", 0.45, "%") == "≥ 45%"
+    assert units.requirement_text("<", 0.0, "pp per doubling") == "< 0 pp per doubling"
+    assert units.requirement_text("<=", -0.5, "") == "≤ −0.5"

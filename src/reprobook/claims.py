@@ -42,13 +42,12 @@ import pandas as pd
 
 from . import provenance
 from .stats import Estimate
-from .units import measured_text, threshold_text, unit_of
+from .units import measured_text, requirement_text, unit_of
 
 VERDICTS = ("reproduced", "partially reproduced", "not reproduced", "inconclusive")
 NOT_TESTED = "not tested"
 COMPARISONS = {"<=": operator.le, "<": operator.lt, ">=": operator.ge, ">": operator.gt}
 WITHIN = "within"  # equivalence: |x| <= threshold over the whole interval
-SYMBOLS = {"<=": "≤", ">=": "≥", "<": "<", ">": ">"}
 
 
 @dataclass
@@ -78,10 +77,7 @@ class Criterion:
     @property
     def requirement(self) -> str:
         """The threshold in the criterion's unit: "≥ 90%", "within ±2 pp", "< 30"."""
-        limit = threshold_text(self.threshold, self.unit)
-        if self.comparison == WITHIN:
-            return f"within ±{limit}"
-        return f"{SYMBOLS[self.comparison]} {limit}"
+        return requirement_text(self.comparison, self.threshold, self.unit)
 
     def measured_text(self) -> str:
         """The measurement in the criterion's unit, as the card shows it; "–" before the run."""

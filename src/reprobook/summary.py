@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from . import params
-from .units import measured_text, unit_of
+from .units import measured_text, requirement_text, unit_of
 
 NO_RESULTS = """\
 No results yet: no `results/*.json` files were found in the build directory.
@@ -101,6 +101,23 @@ def _cell(value: Any) -> str:
     """Make ``value`` safe for a markdown table cell."""
     text = value if isinstance(value, str) else format_number(value)
     return " ".join(text.split()).replace("|", "\\|") or "–"
+
+
+def _criterion(c: dict) -> str:
+    """A criterion's name, as its card names it, and what it measures: "λ=1/L test accuracy: trains"."""
+    name, description = c.get("name") or "", c.get("description") or ""
+    if name and description and description != name:
+        return f"{name}: {description}"
+    return name or description or "–"
+
+
+def _status(c: dict) -> str:
+    """A criterion's status with what it required, in the card's units: "met (≥ 45%)"."""
+    status = c.get("status") or "–"
+    if c.get("comparison") is None or c.get("threshold") is None:
+        return status
+    unit = unit_of(c.get("name", ""), c.get("description", ""))
+    return f"{status} ({requirement_text(c['comparison'], c['threshold'], unit)})"
 
 
 def _measured(c: dict) -> str:
@@ -461,15 +478,21 @@ def _section(
             rows.append(
                 [
                     label,
-                    _cell(c.get("description") or c.get("name") or "–"),
+                    _cell(_criterion(c)),
                     _cell(c.get("paper")),
                     _cell(_measured(c)),
-                    _cell(c.get("status") or "–"),
+                    _cell(_status(c)),
                 ]
             )
     if rows:
         lines += _table(
-            ["sub-claim", "criterion", "paper", "ours (mean [low, high])", "status"],
+            [
+                "sub-claim",
+                "criterion",
+                "paper",
+                "ours (mean [low, high])",
+                "status (required)",
+            ],
             rows,
         )
     else:

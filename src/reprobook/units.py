@@ -66,3 +66,15 @@ def threshold_text(threshold: float, unit: str = "") -> str:
     0.015 → ``1.5 pp``, 30 → ``30``."""
     value = threshold * 100 if unit in SCALED else threshold
     return minus(f"{round(value, 10):g}{_suffix(unit)}")
+
+
+COMPARISON_SYMBOLS = {"<=": "≤", ">=": "≥", "<": "<", ">": ">"}
+
+
+def requirement_text(comparison: str, threshold: float, unit: str = "") -> str:
+    """What a criterion requires, in its unit: ``("within", 0.02, "pp")`` → "within ±2 pp",
+    ``(">=", 0.45, "%")`` → "≥ 45%"."""
+    limit = threshold_text(threshold, unit)
+    if comparison == "within":
+        return f"within ±{limit}"
+    return f"{COMPARISON_SYMBOLS[comparison]} {limit}"
