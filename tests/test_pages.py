@@ -19,7 +19,10 @@ RECORD = {
             "criteria": [
                 {
                     "name": "W8A8",
+                    "description": "paired accuracy difference: equivalence",
                     "status": "met",
+                    "comparison": "within",
+                    "threshold": 0.01,
                     "paper": "+0.0 pp",
                     "measured": {"mean": 0.0, "low": -0.004, "high": 0.003, "n": 2},
                 }
@@ -74,7 +77,7 @@ def test_the_card_sits_under_the_title_and_says_the_verdict_with_every_subclaim(
     )
     assert (
         "calibration</strong> — reproduced" in card
-        and "ours 0 [−0.004, 0.003], paper +0.0 pp" in card
+        and "ours 0.0 pp [−0.4, 0.3], required within ±1 pp, paper +0.0 pp" in card
     )
     assert "not tested at this preset: needs 160 epochs" in card
     assert (

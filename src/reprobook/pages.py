@@ -27,7 +27,7 @@ from .summary import (  # one colour and symbol per verdict, for the card and th
     lossy_data_text,
     shared_text,
 )
-from .units import measured_text, unit_of
+from .units import measured_text, requirement_text, unit_of
 
 STATUS_SYMBOL = {"met": "✓", "not met": "✗", "uncertain": "?", "not tested": "–"}
 # Absolute paths of two or more parts (not a ratio such as 1/L or λ=1/√L): /home/me/x, /tmp/a/b.json
@@ -67,6 +67,22 @@ def record_line(others: list[dict[str, Any]]) -> str:
     )
 
 
+def criterion_line(c: dict[str, Any]) -> str:
+    """One criterion on the card: its status, our measurement, what it required, the paper's number:
+    "✓ W8A8 distilled − full precision: ours −0.3 pp [−0.6, −0.1], required within ±1 pp, paper …"."""
+    unit = unit_of(c["name"], c.get("description", ""))
+    line = f"{STATUS_SYMBOL[c['status']]} {_e(c['name'])}: ours {measured_text(c['measured'], unit)}"
+    if c.get("comparison") and c.get("threshold") is not None:
+        line += (
+            f", required {_e(requirement_text(c['comparison'], c['threshold'], unit))}"
+        )
+    if c.get("paper"):
+        line += f", paper {_e(c['paper'])}"
+    if c.get("not_tested"):
+        line += " (not tested at this preset: not judged)"
+    return line
+
+
 def verdict_card(record: dict[str, Any], others: list[dict[str, Any]] = ()) -> str:
     """The card's HTML (one markdown cell): the run's verdict at a glance, and a line for each
     result of record at another preset (``others``)."""
@@ -90,16 +106,7 @@ def verdict_card(record: dict[str, Any], others: list[dict[str, Any]] = ()) -> s
         if sub.get("not_tested"):
             detail = f"not tested at this preset: {_e(sub['not_tested'])}"
         else:
-            detail = "; ".join(
-                f"{STATUS_SYMBOL[c['status']]} {_e(c['name'])}: ours {measured_text(c['measured'], unit_of(c['name'], c.get('description', '')))}"
-                + (f", paper {_e(c['paper'])}" if c.get("paper") else "")
-                + (
-                    " (not tested at this preset: not judged)"
-                    if c.get("not_tested")
-                    else ""
-                )
-                for c in sub["criteria"]
-            )
+            detail = "; ".join(criterion_line(c) for c in sub["criteria"])
         lines.append(
             f'<li class="{CSS.get(v, "")}"><span class="rb-sym">{SYMBOL.get(v, "")}</span> '
             f"<strong>{_e(sub['name'])}</strong> — {_e(v)}<br><small>{detail}</small></li>"

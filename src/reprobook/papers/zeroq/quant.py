@@ -298,7 +298,10 @@ def rank_agreement(
 ) -> Estimate:
     """How well two per-image sensitivity tensors ``[layer, bits, image]`` (e.g. from Distilled Data and from
     real images) agree on the *order* of the layers: the Spearman correlation over layers of Ω_i(k), averaged
-    over the bit widths, with a percentile bootstrap that resamples the images of each source."""
+    over the bit widths, with a percentile bootstrap that resamples the images of each source. A resample
+    adds noise to both sources' means, and noise can only scramble the order, so the draws sit below the
+    point estimate, which may lie near the top of its interval: the interval errs low, against a
+    criterion of the form "agreement ≥ threshold"."""
     a, b = a.double().numpy(), b.double().numpy()
     point = _spearman_over_layers(a.mean(-1), b.mean(-1))
     rng = np.random.default_rng(seed)
