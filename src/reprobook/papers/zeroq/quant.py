@@ -299,9 +299,9 @@ def rank_agreement(
     """How well two per-image sensitivity tensors ``[layer, bits, image]`` (e.g. from Distilled Data and from
     real images) agree on the *order* of the layers: the Spearman correlation over layers of Ω_i(k), averaged
     over the bit widths, with a percentile bootstrap that resamples the images of each source. A resample
-    adds noise to both sources' means, and noise can only scramble the order, so the draws sit below the
-    point estimate, which may lie near the top of its interval: the interval errs low, against a
-    criterion of the form "agreement ≥ threshold"."""
+    adds noise to both sources' means, and noise tends to scramble the order, so most draws sit below the
+    point estimate, which may lie near the top of its interval: the interval errs low, which is
+    conservative for a criterion of the form "agreement ≥ threshold"."""
     a, b = a.double().numpy(), b.double().numpy()
     point = _spearman_over_layers(a.mean(-1), b.mean(-1))
     rng = np.random.default_rng(seed)
