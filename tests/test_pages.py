@@ -2,7 +2,7 @@
 
 import nbformat
 
-from reprobook import pages
+from reprobook import pages, summary
 
 RECORD = {
     "notebook": "zeroq",
@@ -195,3 +195,20 @@ def test_the_card_says_when_its_run_shared_the_machine():
     prov = {**RECORD["provenance"], "runs_alongside": 4}
     card = pages.verdict_card({**RECORD, "provenance": prov})
     assert " min beside up to 4 other runs</span>" in card
+
+
+def test_a_verdict_over_part_of_the_claim_says_how_much_it_covers():
+    """RECORD tests one sub-claim of two: its card, the grid and the summary say so; a record whose
+    sub-claims were all tested says nothing of it."""
+    card = pages.verdict_card(RECORD)
+    assert "The verdict covers 1 of 2 sub-claims tested at this preset" in card
+    assert card.index("rb-scope") < card.index("rb-subclaims")  # under the headline
+    grid = summary.status_grid([RECORD])
+    assert '<small class="rb-scope">1 of 2 tested</small>' in grid
+    assert "(1 of 2 sub-claims tested at this preset)" in summary.render_summary(
+        [RECORD]
+    )
+    whole = {**RECORD, "subclaims": RECORD["subclaims"][:1]}
+    assert summary.scope_text(whole) == "" and "rb-scope" not in pages.verdict_card(
+        whole
+    )

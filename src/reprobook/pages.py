@@ -25,6 +25,7 @@ from .summary import (  # one colour and symbol per verdict, for the card and th
     CSS,
     SYMBOL,
     lossy_data_text,
+    scope_text,
     shared_text,
 )
 from .units import measured_text, requirement_text, unit_of
@@ -100,6 +101,12 @@ def verdict_card(record: dict[str, Any], others: list[dict[str, Any]] = ()) -> s
     ]
     if record.get("verdict_reason"):
         lines.append(f'<p class="rb-reason">{_e(record["verdict_reason"])}</p>')
+    scope = scope_text(record)
+    if scope:  # a verdict over part of the claim says so under its headline
+        lines.append(
+            f'<p class="rb-scope">The verdict covers {_e(scope)}; the others are marked – with '
+            "the reason, declared before the run.</p>"
+        )
     lines.append('<ul class="rb-subclaims">')
     for sub in record["subclaims"]:
         v = sub["verdict"]

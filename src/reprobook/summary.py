@@ -147,6 +147,26 @@ CSS = {
 }
 
 
+def scope_text(r: dict) -> str:
+    """How much of the claim a verdict covers where the preset left sub-claims untested: "3 of 5
+    sub-claims tested at this preset"; "" where all or none were tested (none: the verdict is
+    inconclusive and says so)."""
+    tested, total = tested_subclaims(r)
+    return (
+        f"{tested} of {total} sub-claims tested at this preset"
+        if tested < total
+        else ""
+    )
+
+
+def tested_subclaims(r: dict) -> tuple[int, int]:
+    """(sub-claims tested, all sub-claims); where none were tested, (0, 0): the verdict is inconclusive
+    and says why."""
+    subs = r.get("subclaims") or []
+    tested = sum(1 for s in subs if s.get("verdict") != "not tested")
+    return (tested, len(subs)) if tested else (0, 0)
+
+
 def status_grid(
     results: list[dict], notebook_docs: Collection[str] = (), link_prefix: str = ""
 ) -> str:
@@ -189,8 +209,14 @@ def status_grid(
             else f"✓ {len(checks)}"
         )
         v = r.get("verdict", "")
+        tested, total = tested_subclaims(r)
+        scope = (
+            f'<br><small class="rb-scope">{tested} of {total} tested</small>'
+            if tested < total
+            else ""
+        )
         rows.append(
-            f'<tr><th>{link}</th><td class="{CSS.get(v, "")}">{SYMBOL.get(v, "")} {_cell(v)}</td>'
+            f'<tr><th>{link}</th><td class="{CSS.get(v, "")}">{SYMBOL.get(v, "")} {_cell(v)}{scope}</td>'
             f"<td>{' '.join(cells)}</td><td>{check_text}</td><td><code>{_cell(r.get('preset', '?'))}</code></td></tr>"
         )
     counts = ", ".join(f"{SYMBOL[v]} {v}: {n}" for v, n in tally.items() if n)
@@ -442,7 +468,15 @@ def _section(
         paper = f"{{cite}}`{paper}`"
     notebook = f"{{doc}}`/notebooks/{name}`" if name in notebook_docs else f"`{name}`"
     facts = [
-        ("Verdict", _badge(r.get("verdict"))),
+        (
+            "Verdict",
+            " ".join(
+                filter(
+                    None,
+                    [_badge(r.get("verdict")), scope_text(r) and f"({scope_text(r)})"],
+                )
+            ),
+        ),
         ("Notebook", notebook),
         ("Paper", paper or "–"),
         ("Preset", f"`{r.get('preset', '?')}`"),
