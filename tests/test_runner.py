@@ -255,6 +255,21 @@ def test_bench_rejects_a_count_below_one_before_timing(args, message):
     assert len(out.stderr.strip().splitlines()) == 1 and "Traceback" not in out.stderr
 
 
+def test_a_dry_run_checks_everything_prints_the_plan_and_runs_nothing(tmp_path):
+    out = reprobook(
+        "run", "all", "--jobs", "2", "--dry-run", "--build", str(tmp_path / "b")
+    )
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0].startswith("would run residual_expansion, wide_attention")
+    assert "then wide_attention, zeroq: one at a time" in out.stdout
+    assert "  zeroq: ~" in out.stdout and lines[-1].startswith("dry run:")
+    assert not any((tmp_path / "b" / "notebooks").iterdir())
+    assert not any((tmp_path / "b" / "results").iterdir())
+    bad = reprobook("run", "zeroq", "--dry-run", "-p", "low_setting", "W2A2")
+    assert bad.returncode == 2 and "low_setting 'W2A2'" in bad.stderr
+
+
 def test_a_build_folder_that_is_a_file_or_read_only_fails_before_any_compute(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("")

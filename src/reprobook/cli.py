@@ -4,6 +4,7 @@
     reprobook run residual_expansion --preset smoke -p seeds 2
     reprobook run all --preset cpu                  # every notebook, continuing past failures
     reprobook run all --jobs 2                      # two side by side, a core each (how `make book` runs)
+    reprobook run all --jobs 2 --dry-run            # check parameters, build folder and data; run nothing
     reprobook book                                  # build the HTML book from the executed notebooks
     reprobook bench                                 # trainer throughput against a DataLoader loop
 
@@ -123,12 +124,20 @@ def cmd_run(args) -> int:
     # a bad preset or parameter, an unusable build folder or missing data fail here, before the plan
     preflight(names, args.preset, overrides, Path(args.build))
     print(
-        f"running {', '.join(names)} at preset {args.preset!r} into {_short(Path(args.build))}/",
+        f"{'would run' if args.dry_run else 'running'} {', '.join(names)} at preset "
+        f"{args.preset!r} into {_short(Path(args.build))}/",
         flush=True,
     )
     plan = phases(names, args.preset, args.jobs)
     for group, at_once in plan if args.jobs > 1 else ():
         print(f"  {plan_line(group, at_once)}", flush=True)
+    if args.dry_run:
+        for name in names:
+            print(f"  {name}: {expected_minutes(name, args.preset)}")
+        print(
+            "dry run: the parameters, the build folder and the data are in order; nothing ran"
+        )
+        return 0
     started = time.time()
     outcomes = run_notebooks(
         find_repo(),
@@ -315,6 +324,12 @@ def parser() -> argparse.ArgumentParser:
         metavar="N",
         help="run up to N notebooks side by side, the cores split between them; a notebook judged "
         "on wall-clock times still runs alone (default: 1; `make book` uses 2)",
+    )
+    run.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="check the parameters, the build folder (created if missing) and the data, print the "
+        "plan with each notebook's expected run time, and stop",
     )
     run.add_argument(
         "--log-output",
