@@ -132,7 +132,8 @@ def test_render_summary_shows_verdicts_and_numbers():
     }
     assert summary._measured(accuracy) == "61.2% [55.0, 67.4] (n=3)"
     # each status says what the criterion required, in the card's units
-    assert "| met (≤ 1e-10) |" in page and "| not met (≥ 0.8) |" in page
+    # (with no-break spaces, so that "≥" and its number never part in a narrow cell)
+    assert "| met (≤\u00a01e-10) |" in page and "| not met (≥\u00a00.8) |" in page
     assert "| status (required) |" in page
     # and names the criterion as its card does, with what it measures
     assert "| relative error: max relative error of the 2^n-term sum <= 1e-10 |" in page

@@ -77,7 +77,8 @@ def test_the_card_sits_under_the_title_and_says_the_verdict_with_every_subclaim(
     )
     assert (
         "calibration</strong> — reproduced" in card
-        and "ours 0.0 pp [−0.4, 0.3], required within ±1 pp, paper +0.0 pp" in card
+        and "ours 0.0 pp [−0.4, 0.3], required within\u00a0±1\u00a0pp, paper +0.0 pp"
+        in card
     )
     assert "not tested at this preset: needs 160 epochs" in card
     assert (

@@ -28,7 +28,7 @@ from .summary import (  # one colour and symbol per verdict, for the card and th
     scope_text,
     shared_text,
 )
-from .units import measured_text, requirement_text, unit_of
+from .units import measured_text, requirement_text, unbroken, unit_of
 
 STATUS_SYMBOL = {"met": "✓", "not met": "✗", "uncertain": "?", "not tested": "–"}
 # Absolute paths of two or more parts (not a ratio such as 1/L or λ=1/√L): /home/me/x, /tmp/a/b.json
@@ -74,9 +74,7 @@ def criterion_line(c: dict[str, Any]) -> str:
     unit = unit_of(c["name"], c.get("description", ""))
     line = f"{STATUS_SYMBOL[c['status']]} {_e(c['name'])}: ours {measured_text(c['measured'], unit)}"
     if c.get("comparison") and c.get("threshold") is not None:
-        line += (
-            f", required {_e(requirement_text(c['comparison'], c['threshold'], unit))}"
-        )
+        line += f", required {_e(unbroken(requirement_text(c['comparison'], c['threshold'], unit)))}"
     if c.get("paper"):
         line += f", paper {_e(c['paper'])}"
     if c.get("not_tested"):

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
 from . import params
-from .units import measured_text, requirement_text, unit_of
+from .units import measured_text, requirement_text, unbroken, unit_of
 
 NO_RESULTS = """\
 No results yet: no `results/*.json` files were found in the build directory.
@@ -100,7 +101,8 @@ def format_number(x: Any) -> str:
 def _cell(value: Any) -> str:
     """Make ``value`` safe for a markdown table cell."""
     text = value if isinstance(value, str) else format_number(value)
-    return " ".join(text.split()).replace("|", "\\|") or "–"
+    # ASCII whitespace only: a no-break space (units.unbroken) must stay
+    return re.sub(r"[ \t\r\n]+", " ", text).strip().replace("|", "\\|") or "–"
 
 
 def _criterion(c: dict) -> str:
@@ -117,7 +119,7 @@ def _status(c: dict) -> str:
     if c.get("comparison") is None or c.get("threshold") is None:
         return status
     unit = unit_of(c.get("name", ""), c.get("description", ""))
-    return f"{status} ({requirement_text(c['comparison'], c['threshold'], unit)})"
+    return f"{status} ({unbroken(requirement_text(c['comparison'], c['threshold'], unit))})"
 
 
 def _measured(c: dict) -> str:

@@ -78,3 +78,12 @@ def requirement_text(comparison: str, threshold: float, unit: str = "") -> str:
     if comparison == "within":
         return f"within ±{limit}"
     return f"{COMPARISON_SYMBOLS[comparison]} {limit}"
+
+
+NO_BREAK = "\u00a0"
+
+
+def unbroken(text: str) -> str:
+    """``text`` with no-break spaces, so that a short phrase ("≥ 45%", "within ±1 pp") never wraps
+    between a symbol and its number in a narrow table cell."""
+    return text.replace(" ", NO_BREAK)
