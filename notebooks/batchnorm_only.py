@@ -8,7 +8,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -138,7 +138,6 @@ print(
 
 # %%
 claim = notebook.declare(P, networks=len(NETS.all))
-NETS.require_depths(P, claim.tested("rises with depth"))  # before any compute
 claim.declare()
 
 # %% [markdown]

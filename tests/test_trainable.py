@@ -436,18 +436,20 @@ def test_the_spec_rejects_what_the_sweeps_cannot_compare(override, message):
 
 
 def test_one_depth_only_where_the_depth_trend_is_not_tested():
-    """The spec accepts one depth (cpu trains one); the notebook's check refuses it where the
-    preset tests 'rises with depth', before any compute."""
-    P = params.resolve("batchnorm_only", "smoke", dict(depths=[14, 14]))
+    """The spec accepts one depth where the preset declares 'rises with depth' not tested (cpu trains
+    one) and refuses it, when parameters are resolved, where the preset tests it."""
+    P = params.resolve("batchnorm_only", "cpu", dict(depths=[14, 14]))
     nets = sweep.Nets.of(P)
     assert nets.depth == [(14, P["base_width"])]
     assert list(nets.sweeps(P)) == ["width"]  # no depth trend to draw
-    nets.require_depths(P, depth_tested=False)
+    spec = params.load_spec("batchnorm_only")
+    assert not spec.tests("rises with depth", "cpu") and spec.tests(
+        "rises with depth", "gpu"
+    )
     with pytest.raises(params.ParameterError, match="needs two or more depths"):
-        nets.require_depths(P, depth_tested=True)
-    both = sweep.Nets.of(params.resolve("batchnorm_only", "smoke", {}))
+        params.resolve("batchnorm_only", "gpu", dict(depths=[14, 14]))
+    both = sweep.Nets.of(params.resolve("batchnorm_only", "gpu", {}))
     assert list(both.sweeps(P)) == ["depth", "width"]
-    both.require_depths(P, depth_tested=True)
 
 
 def test_output_layer_is_he_normal_fan_in_as_open_lth():

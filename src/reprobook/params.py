@@ -79,6 +79,12 @@ class Spec:
         default_factory=dict, repr=False
     )  # the whole file (criteria, declarations)
 
+    def tests(self, subclaim: str, preset: str) -> bool:
+        """Whether ``preset`` tests the sub-claim named ``subclaim`` (its ``not_tested:`` gives no
+        reason for that preset), as the claim will say when it is declared."""
+        [entry] = [s for s in self.raw["claim"]["subclaims"] if s["name"] == subclaim]
+        return not (entry.get("not_tested") or {}).get(preset)
+
     def needed_datasets(self, values: dict[str, Any]) -> list[str]:
         """The datasets a run with ``values`` loads: ``datasets:`` entries are parameter names (their
         value or values), dataset names, or ``{name: ..., when: {parameter: value}}``."""

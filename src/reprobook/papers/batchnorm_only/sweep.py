@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ... import models, params, plots, stats, train
+from ... import models, plots, stats, train
 from . import trainable
 
 CHANCE = 0.1  # ten CIFAR-10 classes
@@ -54,15 +54,6 @@ class Nets:
     @property
     def deepest(self) -> Net:
         return max(self.depth)
-
-    def require_depths(self, P: Mapping, depth_tested: bool) -> None:
-        """A preset that tests the depth trend needs two depths; one that declares it not tested
-        (``cpu``) may train one. Raises :class:`~reprobook.params.ParameterError` otherwise."""
-        if depth_tested and len(self.depth) < 2:
-            raise params.ParameterError(
-                f"depths {P['depths']}: the {P['preset']} preset tests 'rises with depth', "
-                "which needs two or more depths; pass e.g. -p depths '[14, 32]'"
-            )
 
     def sweeps(self, P: Mapping) -> dict[str, tuple[list[Net], str]]:
         """The sweeps of two or more networks, ``{"depth" | "width": (nets, axis label)}``: those a
