@@ -146,18 +146,18 @@ def test_gpu_preset_runs_on_the_cpu_at_smoke_shapes(gpu_smoke_build, name):
 
 def test_a_preset_that_tests_the_depth_trend_refuses_one_depth(tmp_path):
     """batchnorm_only at `cpu` trains one depth (its depth trend is declared not tested there);
-    at `gpu`, which tests it, one depth fails at the notebook's first checks, before any training,
-    naming the parameter and the fix."""
+    at `gpu`, which tests it, one depth fails when the parameters are resolved, before the notebook
+    starts, naming the parameter and the fix."""
     from reprobook.runner import run_notebooks
 
     shapes = {**gpu_at_smoke_shapes("batchnorm_only"), "depths": [14]}
-    (outcome,) = run_notebooks(REPO, ["batchnorm_only"], "gpu", shapes, tmp_path)
-    assert not outcome.ok
-    assert "ParameterError: depths [14]" in outcome.error
-    assert "-p depths" in outcome.error
-    cells = json.loads(outcome.output.read_text())["cells"]
-    training = next(c for c in cells if "sweep.run(" in "".join(c["source"]))
-    assert training["execution_count"] is None  # nothing was trained
+    with pytest.raises(params.ParameterError) as err:
+        run_notebooks(REPO, ["batchnorm_only"], "gpu", shapes, tmp_path)
+    assert str(err.value).startswith(
+        "batchnorm_only: depths [14]: the gpu preset tests"
+    )
+    assert "-p depths" in str(err.value)
+    assert not (tmp_path / "notebooks").exists()  # nothing ran, nothing was written
     assert params.resolve("batchnorm_only", "cpu", {})["depths"] == [8]
 
 
