@@ -55,3 +55,20 @@ def test_a_run_on_a_shared_machine_records_how_many_runs_were_beside_it(
     # .ci/gpu/run --jobs N sets it: the wall times of runs side by side include each other's load
     monkeypatch.setenv("REPROBOOK_RUNS_ALONGSIDE", value)
     assert provenance.collect()["runs_alongside"] == expected
+
+
+def test_the_hardware_names_the_cpus_vector_instructions():
+    # two 'AMD EPYC' machines here differed tenfold in bf16: the name alone does not say which
+    hw = provenance.hardware()
+    assert hw["cpu_capability"] and isinstance(hw["cpu_capability"], str)
+
+
+def test_the_summary_shows_the_cpus_vector_instructions_beside_its_name():
+    from reprobook import summary
+
+    cpu = dict(device="cpu", cpu="AMD EPYC", cpu_capability="AVX2", cores=2, gpu=None)
+    assert summary._hardware(dict(hardware=cpu)).startswith("AMD EPYC (AVX2), 2 cores")
+    older = {k: v for k, v in cpu.items() if k != "cpu_capability"}  # results before it
+    assert summary._hardware(dict(hardware=older)).startswith("AMD EPYC, 2 cores")
+    gpu = dict(cpu, device="cuda", gpu="NVIDIA H100 80GB HBM3")
+    assert summary._hardware(dict(hardware=gpu)).startswith("NVIDIA H100 80GB HBM3, 2")

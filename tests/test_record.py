@@ -11,6 +11,13 @@ from reprobook import data, train
 from reprobook.papers.zeroq import record
 
 
+@pytest.fixture(autouse=True)
+def a_cpu_with_bf16(monkeypatch):
+    """The CLI tests below are about the record, not this machine's CPU: the committed recipe
+    trains in bf16 on the CPU, which ``train-record`` refuses where the CPU lacks bf16."""
+    monkeypatch.setattr(train, "cpu_has_bf16", lambda: True)
+
+
 def test_the_committed_model_is_the_one_its_provenance_describes():
     model, meta = record.load()
     assert meta["sha256"] == record.sha256(record.paths()[0])
@@ -210,3 +217,24 @@ def test_a_bad_set_fails_in_one_line_before_training(
     )
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err
+
+
+def test_bf16_on_a_cpu_without_it_fails_in_one_line_before_training(
+    monkeypatch, capsys
+):
+    from reprobook import cli
+
+    monkeypatch.setattr(train, "cpu_has_bf16", lambda: False)
+    monkeypatch.setattr(train, "pick_device", lambda name=None: torch.device("cpu"))
+    monkeypatch.setattr(record, "fit", lambda *a, **k: pytest.fail("trained anyway"))
+    assert cli.main(["train-record", "zeroq", "--out", "/tmp/rb-set-test"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no bf16 instructions" in err
+    assert "--set precision=fp32" in err
+    # the fix it names is accepted: the same command with fp32 reaches training
+    monkeypatch.setattr(record, "fit", lambda folder, recipe: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        cli.main(
+            ["train-record", "zeroq", "--out", "/tmp/rb-set-test"]
+            + ["--set", "precision=fp32"]
+        )

@@ -1,6 +1,9 @@
 import contextlib
 import dataclasses
 import math
+import os
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -127,6 +130,76 @@ def test_bf16_reaches_the_cpu_only_when_asked_for_everywhere():
     assert isinstance(train.autocast(cpu, "fp32"), contextlib.nullcontext)
     with train.autocast(cpu, "bf16-everywhere"):
         assert (nn.Linear(3, 2)(torch.ones(1, 3))).dtype == torch.bfloat16
+
+
+@pytest.mark.parametrize(
+    "has_bf16, precision, device, slow",
+    [
+        (False, "bf16-everywhere", "cpu", True),  # emulated: ~10x slower than fp32
+        (True, "bf16-everywhere", "cpu", False),
+        (
+            None,
+            "bf16-everywhere",
+            "cpu",
+            False,
+        ),  # torch cannot tell: no refusal on a guess
+        (False, "bf16-everywhere", "cuda", False),
+        (False, "bf16", "cpu", False),  # fp32 on the CPU anyway
+        (False, "fp32", "cpu", False),
+    ],
+)
+def test_bf16_on_a_cpu_without_bf16_instructions_is_called_slow(
+    monkeypatch, has_bf16, precision, device, slow
+):
+    monkeypatch.setattr(train, "cpu_has_bf16", lambda: has_bf16)
+    problem = train.slow_precision(precision, torch.device(device))
+    assert (problem is not None) == slow
+    if slow:
+        assert "no bf16 instructions" in problem and "\n" not in problem
+
+
+def test_the_cpu_bf16_probe_answers_yes_no_or_unknown():
+    assert train.cpu_has_bf16() in (True, False, None)
+
+
+def test_channels_last_is_kept_from_cpu_nets_with_narrow_strided_convolutions():
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    narrow = models.CifarResNet(8, 4)  # a 4 -> 8-channel 1x1 stride-2 shortcut
+    assert not train.channels_last_is_safe(narrow, cpu)
+    assert train.channels_last_is_safe(narrow, cuda)  # cuDNN, not oneDNN
+    assert train.channels_last_is_safe(models.CifarResNet(8, 8), cpu)
+    assert train.channels_last_is_safe(models.CifarResNet(20, 16), cpu)
+
+
+# 300 steps of a width-4 ResNet-8 in channels_last, as random_pruning's cpu preset trains it; on a
+# 2-core AVX2 EPYC with torch 2.14.1 this process died of heap corruption before the fix
+NARROW_NET_RUN = """
+import torch
+from reprobook import models, train
+from reprobook.data import ImageData
+
+torch.set_num_threads(1)
+g = torch.Generator().manual_seed(0)
+n = 128 * 300
+x = torch.randint(0, 256, (n + 256, 3, 16, 16), generator=g, dtype=torch.uint8)
+y = torch.randint(0, 10, (n + 256,), generator=g)
+data = ImageData("cifar10", x[:n], y[:n], x[n:], y[n:], tuple("0123456789"), "random")
+cfg = train.TrainConfig(epochs=1, channels_last=True)
+history = train.fit(models.CifarResNet(8, 4), data, cfg, device="cpu")
+print("trained", int(history.step.iloc[-1]))
+"""
+
+
+def test_a_net_with_narrow_strided_convolutions_trains_on_the_cpu_without_crashing():
+    run = subprocess.run(
+        [sys.executable, "-c", NARROW_NET_RUN],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "REPROBOOK_PROGRESS": "0"},
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "trained 300" in run.stdout
 
 
 def test_optimizer_options_reach_torch():

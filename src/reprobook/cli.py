@@ -229,6 +229,11 @@ def cmd_train_record(args) -> int:
         recipe = record.recipe_with(changes)
     except (TypeError, ValueError) as err:
         raise CliError(f"{err}; see `reprobook train-record --help`") from None
+    from . import train
+
+    slow = train.slow_precision(recipe.precision, train.pick_device())
+    if slow:
+        raise CliError(f"{slow}; add --set precision=fp32, or train on a GPU")
     folder = Path(args.out) if args.out else record.FOLDER
     candidate = folder.with_name(folder.name + ".candidate")
     _writable(candidate)

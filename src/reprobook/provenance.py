@@ -97,6 +97,9 @@ def hardware() -> dict:
     return dict(
         device="cuda" if gpu else "cpu",
         cpu=cpu_name(),
+        # the vector instructions torch uses here, e.g. AVX2 or AVX512: two CPUs of one name can
+        # differ tenfold in bf16 (train.slow_precision)
+        cpu_capability=torch.backends.cpu.get_cpu_capability(),
         cores=os.cpu_count(),
         torch_threads=torch.get_num_threads(),
         gpu=gpu,

@@ -262,6 +262,8 @@ def _hardware(prov: dict) -> str:
     if not isinstance(hw, dict):
         return str(hw)
     parts = [hw.get("gpu") or hw.get("cpu") or hw.get("device") or "unknown"]
+    if not hw.get("gpu") and hw.get("cpu_capability"):  # e.g. 'AMD EPYC (AVX2)'
+        parts[0] += f" ({hw['cpu_capability']})"
     if hw.get("cores"):
         parts.append(f"{hw['cores']} cores")
     if hw.get("memory_gb"):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import math
 import os
+import platform
 import sys
 import time
 import warnings
@@ -102,8 +103,38 @@ def cutout(x: torch.Tensor, size: int, generator: torch.Generator) -> torch.Tens
 SCHEDULES = ("linear", "step", "inverse_sqrt")
 # "bf16": autocast on CUDA, fp32 on the CPU; "bf16-everywhere": autocast on the CPU too (ResNet-20 at
 # 32 px on the 2-core AVX512-BF16 CPU: 1.35× fp32 in a bare step loop, a median 1,210 img/s in the
-# trainer against 870–1,050 in fp32; not measured for the small cpu-preset nets, which stay fp32)
+# trainer against 870–1,050 in fp32; not measured for the small cpu-preset nets, which stay fp32).
+# Only a CPU with bf16 instructions gains: see slow_precision.
 PRECISIONS = ("fp32", "bf16", "bf16-everywhere")
+
+
+def cpu_has_bf16() -> bool | None:
+    """Whether this CPU computes bf16 in hardware (x86: AVX512-BF16 or AMX tiles); ``None`` where
+    torch does not say (other architectures, a torch without these private probes)."""
+    probes = [
+        getattr(torch.cpu, name, None)
+        for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    ]
+    if platform.machine().lower() not in ("x86_64", "amd64") or None in probes:
+        return None
+    return any(probe() for probe in probes)
+
+
+def slow_precision(precision: str, device: torch.device) -> str | None:
+    """Why training in ``precision`` on ``device`` would crawl, or ``None``: bf16 autocast on a CPU
+    without bf16 instructions is emulated (ResNet-20 at 32 px, batch 128, on a 2-core AVX2 EPYC,
+    2026-12-06: 38 images/s against 382 in fp32)."""
+    if (
+        precision == "bf16-everywhere"
+        and device.type == "cpu"
+        and cpu_has_bf16() is False
+    ):
+        return (
+            "precision=bf16-everywhere computes in bf16 on the CPU, and this CPU "
+            f"({torch.backends.cpu.get_cpu_capability()}) has no bf16 instructions: "
+            "emulated, it trains about 10x slower than fp32"
+        )
+    return None
 
 
 @dataclass
@@ -139,7 +170,7 @@ class TrainConfig:
     label_smoothing: float = 0.0
     grad_clip: float | None = None
     evals: int = 1  # evaluations on the test split per epoch (history rows)
-    # NHWC convolutions for image batches: 1.1–1.3× faster on the CPU
+    # NHWC convolutions for image batches: 1.1–1.3× faster on the CPU (where channels_last_is_safe)
     channels_last: bool = True
     # torch.compile the training forward pass (off by default: compiling takes longer than a
     # cpu-preset run; evaluation always runs the eager model)
@@ -317,6 +348,27 @@ def autocast(device: torch.device, precision: str = "bf16"):
     return nullcontext()
 
 
+# On the CPU, the backward pass of a strided convolution in channels_last with fewer than this many
+# input channels corrupted the heap (torch 2.14.1 on a 2-core AVX2 AMD EPYC, 2026-12-06: a 1x1
+# stride-2 convolution from 2-6 channels ended in 'double free or corruption' or a segfault within
+# 300 steps; from 8, 10, 12, 16 or 24 channels it ran clean, as did unstrided and 3x3 stride-2 ones
+# from 4). It killed random_pruning's kernel at its first width-4 ResNet-8 (4 -> 8-channel shortcut).
+NHWC_MIN_STRIDED_INPUT = 8
+
+
+def channels_last_is_safe(model: nn.Module, device: torch.device) -> bool:
+    """Whether ``model`` may train in channels_last on ``device``: anywhere but the CPU, and there
+    unless a strided convolution reads fewer than :data:`NHWC_MIN_STRIDED_INPUT` channels."""
+    if device.type != "cpu":
+        return True
+    return not any(
+        isinstance(m, nn.Conv2d)
+        and max(m.stride) > 1
+        and m.in_channels < NHWC_MIN_STRIDED_INPUT
+        for m in model.modules()
+    )
+
+
 def _compile(model: nn.Module) -> nn.Module:
     """``torch.compile`` with its default backend (inductor): worth it on a GPU for long runs."""
     return torch.compile(model)
@@ -345,7 +397,8 @@ def fit(
     dev = pick_device(device)
     x, y = data.x_train.to(dev), data.y_train.to(dev)
     x_test, y_test = data.x_test.to(dev), data.y_test.to(dev)
-    nhwc = cfg.channels_last and x.dim() == 4  # images [N, C, H, W], not token ids
+    # images [N, C, H, W] (not token ids), in a net whose convolutions the layout suits here
+    nhwc = cfg.channels_last and x.dim() == 4 and channels_last_is_safe(model, dev)
     layout = torch.channels_last if nhwc else torch.contiguous_format
     model.to(dev, memory_format=layout).train()
     normalised = model_inputs(data, dev)

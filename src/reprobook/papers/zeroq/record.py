@@ -171,7 +171,10 @@ def load(folder: Path = FOLDER) -> tuple[nn.Module, dict]:
     """The committed model (eval mode, on the CPU) and its provenance; :class:`RecordError` when the
     files are missing or the weights are not the ones the provenance describes."""
     weights, meta_path = paths(folder)
-    fix = "run `reprobook train-record zeroq` (about 90 min on 2 CPU cores, minutes on a GPU)"
+    fix = (
+        "run `reprobook train-record zeroq` (about 90 min on 2 CPU cores with bf16 instructions, "
+        "about 3 h with `--set precision=fp32` on 2 AVX2 cores, minutes on a GPU)"
+    )
     if not (weights.is_file() and meta_path.is_file()):
         raise RecordError(f"the ZeroQ model of record is missing from {folder}; {fix}")
     meta = json.loads(meta_path.read_text())
