@@ -121,11 +121,7 @@ def test_generated_cells_match_the_spec_and_the_books_home(paper):
 
     text = (REPO / "notebooks" / f"{paper}.py").read_text()
     assert cells.colab_cell(cells.repository_url(REPO)) in text
-    assert cells.parameters_cell(paper) in text
-    url = cells.repository_url(REPO)
-    assert (
-        url in (REPO / "README.md").read_text() or True
-    )  # the README links the book below
+    assert cells.parameters_cell(paper) in text  # the README's links: the test below
 
 
 def test_the_readme_links_follow_the_books_home():
