@@ -471,16 +471,9 @@ def _section(
     if paper and (bib_keys is None or paper in bib_keys):
         paper = f"{{cite}}`{paper}`"
     notebook = f"{{doc}}`/notebooks/{name}`" if name in notebook_docs else f"`{name}`"
+    scope = scope_text(r)
     facts = [
-        (
-            "Verdict",
-            " ".join(
-                filter(
-                    None,
-                    [_badge(r.get("verdict")), scope_text(r) and f"({scope_text(r)})"],
-                )
-            ),
-        ),
+        ("Verdict", _badge(r.get("verdict")) + (f" ({scope})" if scope else "")),
         ("Notebook", notebook),
         ("Paper", paper or "–"),
         ("Preset", f"`{r.get('preset', '?')}`"),
