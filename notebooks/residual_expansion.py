@@ -397,7 +397,9 @@ plt.show()
 
 # %%
 adam = dict(optimizer="adam", lr=P.grid_lr, weight_decay=0.0, warmup=0.05)
-grid_cfg = train.TrainConfig(epochs=P.grid_epochs, batch_size=P.batch_size, **adam)
+grid_cfg = train.TrainConfig(  # evals=0: the grid reads only the final losses
+    epochs=P.grid_epochs, batch_size=P.batch_size, evals=0, **adam
+)
 with claim.section("deep vs parallel"):
     grid_data = {
         name: data.load(name).subset(P.grid_examples, P.test_examples)

@@ -237,6 +237,23 @@ def test_fit_learns_and_records_history():
     assert final["test_acc"] == pytest.approx(history.test_acc.iloc[-1])
 
 
+def test_evals_0_evaluates_once_after_the_last_step_and_trains_the_same():
+    data = toy_data()
+    cfg = dict(epochs=3, batch_size=32, lr=0.05)
+    final = {}
+    for evals in (0, 2):
+        torch.manual_seed(0)
+        net = models.ResidualMLP(64, 2, width=16, blocks=2)
+        history = train.fit(net, data, train.TrainConfig(**cfg, evals=evals), seed=0)
+        final[evals] = history.iloc[-1]
+        assert len(history) == (1 if evals == 0 else 6)
+    assert final[0].step == final[2].step and final[0].epoch == pytest.approx(3)
+    # evaluation draws no random numbers and changes no weight: the same final model
+    assert final[0].test_loss == final[2].test_loss
+    with pytest.raises(ValueError, match="evals counts evaluations"):
+        train.TrainConfig(evals=-1)
+
+
 def test_fit_is_deterministic_on_cpu_with_augmentation():
     data = toy_data()
     results = []

@@ -112,12 +112,14 @@ def count_mismatch(counts: pd.DataFrame) -> int:
 
 def train_config(P: Mapping, regime: str) -> train.TrainConfig:
     """The run's budget and schedule from the parameters; all-parameter training uses
-    ``optimizer_all``/``lr_all``, every frozen regime the same ``optimizer_frozen``/``lr_frozen``."""
+    ``optimizer_all``/``lr_all``, every frozen regime the same ``optimizer_frozen``/``lr_frozen``.
+    The sweep reads only the final evaluation, so the run evaluates once, after its last step."""
     frozen = regime != "all"
     return train.TrainConfig.of(
         P,
         optimizer=P["optimizer_frozen"] if frozen else P["optimizer_all"],
         lr=P["lr_frozen"] if frozen else P["lr_all"],
+        evals=0,
     )
 
 
