@@ -115,6 +115,22 @@ def test_cli_exit_code_is_non_zero_when_a_notebook_fails(tmp_path, monkeypatch, 
     assert "✗ b failed" in captured.out and "FAILED: Boom" in captured.out
 
 
+def test_cli_run_checks_the_data_once(tmp_path, monkeypatch, capsys):
+    """The CLI's preflight (before the plan prints) is the run's: datasets are not loaded twice."""
+    loads = []
+    monkeypatch.setattr(runner, "load_datasets", lambda names, r: loads.append(names))
+    monkeypatch.setattr(
+        runner,
+        "execute",
+        lambda job: runner.RunOutcome(job.name, job.output, 0.0, "not run here"),
+    )
+    cli.main(
+        ["run", "residual_expansion", "--preset", "smoke", "--build", str(tmp_path)]
+    )
+    assert loads == [["residual_expansion"]]
+    assert "not run here" in capsys.readouterr().err
+
+
 def test_papermill_typo_fails_in_the_first_cell(tmp_path):
     import papermill as pm
 

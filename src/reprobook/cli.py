@@ -122,7 +122,7 @@ def cmd_run(args) -> int:
             print(f"  partial notebook: {_short(o.output)}", flush=True)
 
     # a bad preset or parameter, an unusable build folder or missing data fail here, before the plan
-    preflight(names, args.preset, overrides, Path(args.build))
+    checked = preflight(names, args.preset, overrides, Path(args.build))
     print(
         f"{'would run' if args.dry_run else 'running'} {', '.join(names)} at preset "
         f"{args.preset!r} into {_short(Path(args.build))}/",
@@ -148,6 +148,7 @@ def cmd_run(args) -> int:
         log_output=args.log_output,
         on_done=report,
         jobs=args.jobs,
+        checked=checked,
     )
     print(f"\n{'notebook':<20} {'seconds':>8}  verdict")
     for o in outcomes:

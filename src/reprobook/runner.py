@@ -419,11 +419,14 @@ def run_notebooks(
     log_output: bool = False,
     on_done=None,
     jobs: int = 1,
+    checked: tuple[dict[str, dict[str, Any]], Path, Path] | None = None,
 ) -> list[RunOutcome]:
     """Run each notebook at ``preset`` with ``overrides``, up to ``jobs`` at a time (see
     :func:`phases`); keep going past failures, report them all. ``on_done(outcome)`` is called after
-    each notebook (the CLI prints its verdict there). Outcomes come back in ``names``' order."""
-    resolved, notebooks, results = preflight(names, preset, overrides, build)
+    each notebook (the CLI prints its verdict there). Outcomes come back in ``names``' order.
+    ``checked``: what :func:`preflight` returned for these arguments, when the caller ran it first
+    (the CLI, to fail before it prints the plan); otherwise it runs here."""
+    resolved, notebooks, results = checked or preflight(names, preset, overrides, build)
     plan = phases(names, preset, jobs)
     env = {
         "REPROBOOK_RESULTS": str(results),
