@@ -131,6 +131,23 @@ def test_cli_run_checks_the_data_once(tmp_path, monkeypatch, capsys):
     assert "not run here" in capsys.readouterr().err
 
 
+def test_the_run_says_what_earlier_holds(tmp_path, monkeypatch, capsys):
+    assert runner.earlier_note(tmp_path) is None  # nothing kept: nothing to say
+    for stamp in ("20261206T100000Z-a", "20261206T110000Z-a"):
+        (tmp_path / "earlier" / stamp).mkdir(parents=True)
+        (tmp_path / "earlier" / stamp / "a.json").write_bytes(b"x" * 300_000)
+    note = runner.earlier_note(tmp_path)
+    assert "keeps 2 earlier run(s), 0.6 MB" in note and "delete" in note
+    monkeypatch.setattr(runner, "load_datasets", lambda names, r: None)
+    monkeypatch.setattr(
+        runner, "execute", lambda job: runner.RunOutcome(job.name, job.output, 0.0)
+    )
+    cli.main(
+        ["run", "residual_expansion", "--preset", "smoke", "--build", str(tmp_path)]
+    )
+    assert "keeps 2 earlier run(s)" in capsys.readouterr().out
+
+
 def test_papermill_typo_fails_in_the_first_cell(tmp_path):
     import papermill as pm
 

@@ -84,7 +84,7 @@ def plan_line(group: list[str], at_once: int) -> str:
 
 
 def cmd_run(args) -> int:
-    from .runner import preflight, run_notebooks
+    from .runner import earlier_note, preflight, run_notebooks
 
     names = params.notebooks() if args.notebooks == ["all"] else args.notebooks
     for name in names:
@@ -159,6 +159,8 @@ def cmd_run(args) -> int:
     )
     if any(o.record().get("preset") == "smoke" for o in outcomes):
         print("(smoke runs are plumbing checks, not verdicts)")
+    if note := earlier_note(Path(args.build)):
+        print(note)
     failed = [o for o in outcomes if not o.ok]
     for o in failed:
         print(

@@ -319,6 +319,20 @@ def set_aside(job: Job) -> Path | None:
     return folder
 
 
+def earlier_note(build: Path) -> str | None:
+    """One line on what ``<build>/earlier/`` holds (runs kept by :func:`set_aside`, never deleted by a
+    run), or None when it holds nothing: the folder grows by one run per rerun of a notebook."""
+    earlier = build / "earlier"
+    runs = [f for f in earlier.iterdir() if f.is_dir()] if earlier.is_dir() else []
+    if not runs:
+        return None
+    size = sum(f.stat().st_size for run in runs for f in run.rglob("*") if f.is_file())
+    return (
+        f"{earlier}/ keeps {len(runs)} earlier run(s), {size / 1e6:.1f} MB: "
+        "delete the ones you no longer need (no run deletes them)"
+    )
+
+
 def execute(job: Job) -> RunOutcome:
     """Run one notebook into its build folders; a failure is an outcome."""
     record = job.results / f"{job.name}.json"
