@@ -297,6 +297,7 @@ def test_a_dry_run_checks_everything_prints_the_plan_and_runs_nothing(tmp_path):
     assert lines[0].startswith("would run residual_expansion, wide_attention")
     assert "then wide_attention, zeroq: one at a time" in out.stdout
     assert "  zeroq: ~" in out.stdout and lines[-1].startswith("dry run:")
+    assert "  in all: ~" in lines[-2] and "min of wall clock" in lines[-2]
     assert not any((tmp_path / "b" / "notebooks").iterdir())
     assert not any((tmp_path / "b" / "results").iterdir())
     bad = reprobook("run", "zeroq", "--dry-run", "-p", "low_setting", "W2A2")
@@ -512,6 +513,15 @@ def test_jobs_run_what_times_itself_alone_after_the_rest_longest_first():
     assert expected == sorted(expected, reverse=True) and expected[-1] > 0
     [(only, n)] = runner.phases(["random_pruning", "zeroq"][:1], "cpu", 4)
     assert only == ["random_pruning"] and n == 1  # one notebook: every core to itself
+
+
+def test_expected_wall_time_follows_the_plan_lane_by_lane():
+    seconds = {"a": 25.0, "b": 13.0, "c": 12.0, "d": 4.0, "e": 7.0}
+    plan = [(["a", "b", "c"], 2), (["d", "e"], 1)]
+    # lanes a | b then c: max(25, 25), then d and e one at a time
+    assert runner.expected_wall_seconds(plan, seconds) == 25.0 + 4.0 + 7.0
+    assert runner.expected_wall_seconds([(["a", "b", "c"], 1)], seconds) == 50.0
+    assert runner.expected_wall_seconds([(["b", "c", "a"], 2)], seconds) == 37.0
 
 
 def test_notebooks_side_by_side_split_the_cores_and_say_they_shared(monkeypatch):

@@ -84,7 +84,13 @@ def plan_line(group: list[str], at_once: int) -> str:
 
 
 def cmd_run(args) -> int:
-    from .runner import earlier_note, preflight, run_notebooks
+    from .runner import (
+        earlier_note,
+        expected_seconds,
+        expected_wall_seconds,
+        preflight,
+        run_notebooks,
+    )
 
     names = params.notebooks() if args.notebooks == ["all"] else args.notebooks
     for name in names:
@@ -134,6 +140,12 @@ def cmd_run(args) -> int:
     if args.dry_run:
         for name in names:
             print(f"  {name}: {expected_minutes(name, args.preset)}")
+        expected = {name: expected_seconds(name, args.preset) for name in names}
+        if all(expected.values()):
+            wall = expected_wall_seconds(plan, expected)
+            print(
+                f"  in all: ~{wall / 60:.0f} min of wall clock as planned above (from the times the presets record)"
+            )
         print(
             "dry run: the parameters, the build folder and the data are in order; nothing ran"
         )

@@ -146,6 +146,20 @@ def phases(names: list[str], preset: str, jobs: int) -> list[tuple[list[str], in
     ]
 
 
+def expected_wall_seconds(
+    plan: list[tuple[list[str], int]], seconds: dict[str, float]
+) -> float:
+    """The wall time of ``plan`` (see :func:`phases`) if each notebook takes ``seconds[name]``: in each
+    phase the next notebook starts on the first of ``at_once`` lanes to come free, as the runner does."""
+    total = 0.0
+    for group, at_once in plan:
+        lanes = [0.0] * at_once
+        for name in group:
+            lanes[lanes.index(min(lanes))] += seconds[name]
+        total += max(lanes)
+    return total
+
+
 def cores() -> int:
     """CPU cores this process may run on."""
     try:
