@@ -278,7 +278,8 @@ with claim.section("gaps"):
         name = f"{pruning.RATIO_NAMES[ratio]}: gap slope at the highest sparsity"
         claim.measure(name, slopes[ratio])
 display(sweep.gap_table(gaps, MODELS))
-sweep.points_table(slopes, ["ratio"]).round(2)  # points per doubling of the parameters
+slope_table = sweep.points_table(slopes, ["ratio"]).set_index("ratio")
+notebook.signed_table(slope_table)  # points per doubling of the parameters
 
 # %%
 # Figure: Dense minus sparse accuracy (the gap) against network size, per ratio and
@@ -333,7 +334,7 @@ with claim.section("ERK vs uniform"):
 diff_est = sweep.mean_by(diff, ["model", "sparsity"], "diff")
 print(f"ERK − uniform at {HIGH:g}, family mean: {family_mean.scaled(100):+.2f} points")
 table = sweep.points_table(diff_est, ["model", "sparsity"])
-table.pivot(index="model", columns="sparsity").loc[MODELS].round(2)
+notebook.signed_table(table.pivot(index="model", columns="sparsity").loc[MODELS])
 
 # %%
 # Figure: ERK minus uniform test accuracy at the highest sparsity for every network:

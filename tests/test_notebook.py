@@ -173,3 +173,16 @@ def test_percent_table_shows_accuracies_in_percent_and_differences_in_points():
     assert shown["a − b"].tolist() == ["+1.2 pp", "−3.0 pp"]
     assert shown["name"].tolist() == ["x", "y"]
     assert frame["acc"].iloc[0] == 0.5  # the numeric table is left as it was
+
+
+def test_signed_table_writes_the_typographic_minus_and_keeps_other_cells():
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        {"mean": [-0.4812, 1.5], "runs": [3, 4], "name": ["ResNet-8", "erk"]}
+    )
+    shown = notebook.signed_table(frame)
+    assert list(shown["mean"]) == ["−0.48", "1.50"]  # U+2212, as the prose writes it
+    assert list(shown["runs"]) == [3, 4] and list(shown["name"]) == ["ResNet-8", "erk"]
+    assert notebook.signed_table(frame, 1)["mean"][0] == "−0.5"
+    assert frame["mean"][0] == -0.4812  # display only: the numbers are untouched

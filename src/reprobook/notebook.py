@@ -150,6 +150,20 @@ def percent_table(frame, points=(), keep=()):
     )
 
 
+def signed_table(frame, digits: int = 2):
+    """``frame`` as the page shows it: every float to ``digits`` decimals with the typographic minus
+    (``−0.48``, as the prose and the card write it; pandas would print ``-0.48``), other cells
+    unchanged. For display only: compute from the numeric table."""
+    import numbers
+
+    def cell(value):
+        if isinstance(value, numbers.Real) and not isinstance(value, numbers.Integral):
+            return minus(f"{value:.{digits}f}")
+        return value
+
+    return frame.apply(lambda column: column.map(cell))
+
+
 def finish(
     claim: Claim,
     P: params.Params,
