@@ -419,9 +419,8 @@ for dataset, d in by_dataset.items():
 worst = grid.groupby("dataset").test_acc.mean().min()
 claim.measure("worst dataset's mean test accuracy", Estimate.point(worst))
 relative = {dataset: d["relative"] for dataset, d in by_dataset.items()}
-notebook.signed_table(
-    residual.table2_comparison(relative), 1
-)  # Table 2 per Q bin, ours
+# the paper's Table 2 (per Q bin) beside this run
+notebook.signed_table(residual.table2_comparison(relative), 1)
 
 # %%
 # Figure: Training and validation loss of every deep net against its parallel twin (same
