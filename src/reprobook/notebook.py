@@ -158,7 +158,7 @@ def signed_table(frame, digits: int = 2):
 
     def cell(value):
         if isinstance(value, numbers.Real) and not isinstance(value, numbers.Integral):
-            return minus(f"{value:.{digits}f}")
+            return formatted(value, f".{digits}f")
         return value
 
     return frame.apply(lambda column: column.map(cell))
