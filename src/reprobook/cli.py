@@ -378,12 +378,12 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--epoch",
         action="store_true",
-        help="also time one full ResNet-20 epoch with the trainer (for GPUs: ~7 min on 2 cores)",
+        help="also time one full ResNet-20 epoch with the trainer (for GPUs: ~5 min on 2 cores)",
     )
     bench.set_defaults(func=cmd_bench)
     record = sub.add_parser(
         "train-record",
-        help="retrain a committed model of record (ZeroQ's CIFAR-10 ResNet-20: ~90 min on 2 cores)",
+        help="retrain a committed model of record (ZeroQ's CIFAR-10 ResNet-20: 1.5-3 h on 2 CPU cores)",
     )
     record.add_argument("notebook", choices=RECORDS)
     record.add_argument(

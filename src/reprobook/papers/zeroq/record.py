@@ -173,7 +173,7 @@ def load(folder: Path = FOLDER) -> tuple[nn.Module, dict]:
     weights, meta_path = paths(folder)
     fix = (
         "run `reprobook train-record zeroq` (about 90 min on 2 CPU cores with bf16 instructions, "
-        "about 3 h with `--set precision=fp32` on 2 AVX2 cores, minutes on a GPU)"
+        "about 3 h with `--set precision=fp32` on 2 AVX2 cores; on a GPU, not yet timed)"
     )
     if not (weights.is_file() and meta_path.is_file()):
         raise RecordError(f"the ZeroQ model of record is missing from {folder}; {fix}")
