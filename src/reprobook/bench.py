@@ -110,9 +110,8 @@ def main(
     )
     if epoch:  # two CIFAR-10 epochs: 257 s on 2 AVX2 cores (2026-12-06), not yet timed on a GPU
         full = data.load("cifar10")
-        arithmetic = (
-            "bf16 autocast" if device.type == "cuda" else "fp32"
-        )  # train.autocast's "bf16"
+        # train.autocast's "bf16": autocast on CUDA, fp32 on the CPU
+        arithmetic = "bf16 autocast" if device.type == "cuda" else "fp32"
         print(
             f"one ResNet-20 epoch (50,000 images, 32 px, batch {batch_size}, {arithmetic}): "
             f"{epoch_seconds(full, device, batch_size):.2f} s on {device}"
