@@ -75,6 +75,7 @@ def test_resolve_takes_the_preset_then_explicit_values():
     [
         ("huge", {}, "unknown preset 'huge'; choose one of smoke, cpu, gpu, full"),
         ("smoke", {"sedes": 3}, "unknown parameter 'sedes'; did you mean 'seeds'?"),
+        ("smoke", {"zzz": 3}, "unknown parameter 'zzz'. Known parameters: preset, "),
         (
             "smoke",
             {"seeds": "3"},

@@ -190,7 +190,7 @@ def check_value(spec: Spec, name: str, value: Any) -> Any:
     """Return ``value`` (ints widened to float where a float is expected) or raise ParameterError."""
     if name not in spec.parameters:
         close = difflib.get_close_matches(name, list(spec.parameters) + ["preset"], n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
+        hint = f"; did you mean {close[0]!r}?" if close else "."
         raise ParameterError(
             f"{spec.notebook}: unknown parameter {name!r}{hint} "
             f"Known parameters: preset, {', '.join(spec.parameters)}"
