@@ -409,10 +409,14 @@ def test_the_readme_papermill_example_runs_as_written(tmp_path):
 def test_a_notebook_error_is_one_line_that_keeps_the_fix():
     class Executed(Exception):
         ename = "MissingDataError"
-        evalue = "dataset 'cifar10' was not found. Looked at:\n  - /x (missing)\nFix: set REPROBOOK_DATA"
+        evalue = (
+            "dataset 'cifar10' was not found. Looked at:\n  - /x (missing)\n  - /y (incomplete)\n"
+            "Fix: set REPROBOOK_DATA"
+        )
 
     assert runner.notebook_error(Executed()) == (
-        "MissingDataError: dataset 'cifar10' was not found. Looked at: … Fix: set REPROBOOK_DATA"
+        "MissingDataError: dataset 'cifar10' was not found. Looked at: /x (missing); /y (incomplete). "
+        "Fix: set REPROBOOK_DATA"
     )
     assert runner.notebook_error(ValueError("bad")) == "ValueError: bad"
 
@@ -440,7 +444,8 @@ def test_missing_data_fails_before_any_notebook_with_one_error_line(tmp_path):
     assert out.returncode == 2 and out.stdout == ""
     [line] = out.stderr.strip().splitlines()
     assert line.startswith(
-        "error: zeroq, random_pruning: dataset 'cifar10' was not found. Looked at:"
+        "error: zeroq, random_pruning: dataset 'cifar10' was not found. Looked at: "
+        f"{tmp_path / 'empty'}/cifar-10-batches-py (not found or incomplete); "
     )
     assert "Fix: set REPROBOOK_DATA" in line
     assert not (build / "notebooks" / "zeroq.ipynb").exists()

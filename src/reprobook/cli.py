@@ -402,7 +402,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     from .data import MissingDataError
-    from .runner import BuildFolderError
+    from .runner import BuildFolderError, one_line
 
     params.CALLER = "cli"
     allocator.keep_freed_memory()  # train-record, bench: no page faults per step
@@ -410,13 +410,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except (params.ParameterError, BuildFolderError, MissingDataError, CliError) as err:
-        # a missing dataset lists where it looked: keep the problem and the fix
-        lines = str(err).splitlines()
-        gap = " … " if len(lines) > 2 else " "
-        print(
-            f"error: {lines[0]}{gap + lines[-1] if len(lines) > 1 else ''}",
-            file=sys.stderr,
-        )
+        print(f"error: {one_line(str(err))}", file=sys.stderr)
         return 2
     except (
         BrokenPipeError

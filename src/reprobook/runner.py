@@ -108,12 +108,19 @@ def prepare_build(build: Path) -> tuple[Path, Path]:
 
 
 def notebook_error(err: Exception) -> str:
-    """The notebook's own error in one line (papermill's execution error carries its name and value).
-    A message that lists where it looked (a missing dataset) keeps its first and its last line, the fix."""
+    """The notebook's own error in one line (papermill's execution error carries its name and value)."""
     name, value = getattr(err, "ename", None), getattr(err, "evalue", None)
-    text = f"{name}: {value}" if name else f"{type(err).__name__}: {err}"
+    return one_line(f"{name}: {value}" if name else f"{type(err).__name__}: {err}")
+
+
+def one_line(text: str) -> str:
+    """A message on one line. One that lists where it looked (a missing dataset: the problem, a
+    ``  - place`` line per place, the fix) keeps every place, joined by ``;``, before the fix."""
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    return lines[0] if len(lines) == 1 else f"{lines[0]} … {lines[-1]}"
+    if len(lines) <= 2:
+        return " ".join(lines)
+    places = "; ".join(line.removeprefix("- ") for line in lines[1:-1])
+    return f"{lines[0]} {places}. {lines[-1]}"
 
 
 def times_itself(name: str) -> bool:
