@@ -689,3 +689,55 @@ def test_log_output_streams_each_notebooks_lines_under_its_name(
         assert f"[{name}] {name} ran 2" in lines and f"[{name}] two" in lines
         assert any(line.startswith(f"[{name}] Executing Cell 2") for line in lines)
     assert not logging.getLogger("papermill").handlers  # nothing left behind
+
+
+def test_a_second_run_of_a_notebook_into_the_same_build_fails_before_any_compute(
+    tmp_path,
+):
+    """While one process runs zeroq into a build folder, ``reprobook run zeroq`` into it fails with one
+    error line naming that run and leaves that run's results where they are; another notebook into
+    the same folder (the GPU kit's side-by-side runs) passes; the lock goes with its process."""
+    build = tmp_path / "b"
+    (build / "results").mkdir(parents=True)
+    (build / "results" / "zeroq.json").write_text('{"verdict": "the running run"}')
+    hold = (
+        "import sys, time; from pathlib import Path; from reprobook import runner; "
+        "runner.claim_notebooks(Path(sys.argv[1]), ['zeroq']); print('held', flush=True); time.sleep(120)"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", hold, str(build)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+
+    def run(name: str, *extra: str) -> subprocess.CompletedProcess:
+        command = ["run", name, "--preset", "smoke", "--build", str(build), *extra]
+        return subprocess.run(
+            [sys.executable, "-m", "reprobook", *command],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+        )
+
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        second = run("zeroq")
+        assert second.returncode == 2 and second.stdout == ""
+        [line] = second.stderr.strip().splitlines()
+        assert line.startswith(
+            f"error: zeroq is already running into build folder {build} "
+            f"(reprobook run, pid {holder.pid}, since "
+        ), line
+        assert line.endswith("wait for that run to end, or pass another --build folder")
+        assert (
+            build / "results" / "zeroq.json"
+        ).read_text() == '{"verdict": "the running run"}'
+        assert not (build / "earlier").exists()
+        other = run("random_pruning", "--dry-run")
+        assert other.returncode == 0, other.stderr
+    finally:
+        holder.kill()
+        holder.wait()
+    after = run("zeroq", "--dry-run")
+    assert after.returncode == 0, after.stderr

@@ -107,6 +107,50 @@ def prepare_build(build: Path) -> tuple[Path, Path]:
     return out_dir, results
 
 
+# build/.running/<name>.lock: held (flock) by the process that runs <name> into that build
+RUNNING = ".running"
+_claimed: dict[
+    Path, Any
+] = {}  # lock file → its open handle, held until this process exits
+
+
+def claim_notebooks(build: Path, names: list[str]) -> None:
+    """Hold each notebook's lock in the build folder until this process exits, so that a second run
+    of the same notebook into the same folder (another terminal, a forgotten background run) fails
+    before any compute, naming the run that holds it, and never moves aside or overwrites that run's
+    results. Runs of other notebooks into the same folder go on (the GPU kit runs them side by side).
+    The operating system releases a lock when its process ends, however it ends. Where ``fcntl`` is
+    missing (Windows), nothing is held."""
+    try:
+        import fcntl
+    except ImportError:
+        return
+    folder = build.resolve() / RUNNING
+    folder.mkdir(exist_ok=True)
+    for name in names:
+        path = folder / f"{name}.lock"
+        if path in _claimed:
+            continue
+        handle = open(path, "a+")  # noqa: SIM115 - held open until the process exits
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            handle.close()
+            raise BuildFolderError(
+                f"{name} is already running into build folder {build} ({holder}); wait for that "
+                "run to end, or pass another --build folder"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(
+            f"reprobook run, pid {os.getpid()}, since {time.strftime('%Y-%m-%d %H:%M:%S')}"
+        )
+        handle.flush()
+        _claimed[path] = handle
+
+
 def notebook_error(err: Exception) -> str:
     """The notebook's own error in one line (papermill's execution error carries its name and value)."""
     name, value = getattr(err, "ename", None), getattr(err, "evalue", None)
@@ -228,11 +272,12 @@ def preflight(
     names: list[str], preset: str, overrides: dict[str, Any], build: Path
 ) -> tuple[dict[str, dict[str, Any]], Path, Path]:
     """Everything that can fail before a notebook runs, in one place: the parameters, the build folder
-    and the datasets. Returns the resolved parameters and the build's notebooks and results folders;
+    (writable, and no other run of these notebooks writing there) and the datasets. Returns the resolved parameters and the build's notebooks and results folders;
     raises ``ParameterError``, ``BuildFolderError`` or ``MissingDataError`` with a one-line problem
     and fix."""
     resolved = validate(names, preset, overrides)
     notebooks, results = (folder.resolve() for folder in prepare_build(build))
+    claim_notebooks(build, names)
     load_datasets(names, resolved)
     return resolved, notebooks, results
 
