@@ -171,6 +171,36 @@ def test_papermill_typo_fails_in_the_first_cell(tmp_path):
     )  # the Colab cell, the parameters, the injected parameters, the start cell: no compute
 
 
+def test_an_interrupted_run_is_marked_failed_and_the_interrupt_goes_on(
+    tmp_path, monkeypatch, capsys
+):
+    """Ctrl-C in the middle of a notebook: its results are marked failed (the summary shows it as
+    such, not as a run that never happened), its earlier run stays kept, and the run stops."""
+    import papermill
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    repo = tmp_path / "repo"
+    (repo / "notebooks").mkdir(parents=True)
+    tiny_notebook(repo / "notebooks" / "a.ipynb", "print('never')")
+    results = tmp_path / "build" / "results"
+    results.mkdir(parents=True)
+    (results / "a.json").write_text('{"notebook": "a", "verdict": "reproduced"}')
+    monkeypatch.setattr(runner, "validate", lambda n, p, o: {k: {"x": 2} for k in n})
+    monkeypatch.setattr(runner, "load_datasets", lambda n, r: None)
+    monkeypatch.setattr(papermill, "execute_notebook", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        runner.run_notebooks(repo, ["a"], "smoke", {}, tmp_path / "build")
+    marker = json.loads((results / "a.failed.json").read_text())
+    assert marker["failed"] and marker["error"].startswith(
+        "interrupted (Ctrl-C) after "
+    )
+    assert "a: interrupted (Ctrl-C) after " in capsys.readouterr().out
+    [kept] = (tmp_path / "build" / "earlier").iterdir()
+    assert json.loads((kept / "a.json").read_text())["verdict"] == "reproduced"
+
+
 def test_a_failed_run_leaves_no_stale_verdict_and_is_marked_failed(
     tmp_path, monkeypatch
 ):

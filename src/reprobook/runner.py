@@ -426,6 +426,16 @@ def execute(job: Job) -> RunOutcome:
                 ],  # no transport warnings
             )
         return RunOutcome(job.name, job.output, time.time() - start, results=record)
+    except (
+        KeyboardInterrupt
+    ):  # Ctrl-C: the book shows this run as failed, not as never run
+        seconds = time.time() - start
+        error = f"interrupted (Ctrl-C) after {seconds:.0f} s"
+        failure(
+            RunOutcome(job.name, job.output, seconds, error), job.results, job.preset
+        )
+        print(f"{job.name}: {error}; marked failed in the build's results/", flush=True)
+        raise
     except Exception as err:  # noqa: BLE001 - reported at the end, the other notebooks still run
         outcome = RunOutcome(
             job.name, job.output, time.time() - start, notebook_error(err)
