@@ -355,10 +355,13 @@ def autocast(device: torch.device, precision: str = "bf16"):
 
 
 # On the CPU, the backward pass of a strided convolution in channels_last with fewer than this many
-# input channels corrupted the heap (torch 2.14.1 on a 2-core AVX2 AMD EPYC, 2026-12-06: a 1x1
-# stride-2 convolution from 2-6 channels ended in 'double free or corruption' or a segfault within
-# 300 steps; from 8, 10, 12, 16 or 24 channels it ran clean, as did unstrided and 3x3 stride-2 ones
-# from 4). It killed random_pruning's kernel at its first width-4 ResNet-8 (4 -> 8-channel shortcut).
+# input channels went wrong (torch 2.14.1 on a 2-core AVX2 AMD EPYC, 2026-12-06): a 1x1 stride-2
+# convolution from 1-7 channels gave gradients 2% to 14,000% off the contiguous layout's, and from
+# 1-3 channels often hung or corrupted the heap ('double free or corruption'). It killed
+# random_pruning's kernel at its first width-4 ResNet-8 (4 -> 8-channel shortcut). Of 201 lone
+# convolutions compared (1-7 channels unstrided, 1x1 and 3x3; 1-7 channels 3x3 stride-2; 8-32 channels
+# 1x1 and 3x3 stride-2), only the 1x1 stride-2 ones from 1-7 channels disagreed (others: ~1e-6). The
+# rule keeps every strided one from fewer than 8 out; tests/test_train.py checks the book's nets.
 NHWC_MIN_STRIDED_INPUT = 8
 
 
