@@ -109,9 +109,8 @@ def prepare_build(build: Path) -> tuple[Path, Path]:
 
 # build/.running/<name>.lock: held (flock) by the process that runs <name> into that build
 RUNNING = ".running"
-_claimed: dict[
-    Path, Any
-] = {}  # lock file → its open handle, held until this process exits
+# lock file → its open handle, held until this process exits
+_claimed: dict[Path, Any] = {}
 
 
 def claim_notebooks(build: Path, names: list[str]) -> None:
@@ -272,9 +271,9 @@ def preflight(
     names: list[str], preset: str, overrides: dict[str, Any], build: Path
 ) -> tuple[dict[str, dict[str, Any]], Path, Path]:
     """Everything that can fail before a notebook runs, in one place: the parameters, the build folder
-    (writable, and no other run of these notebooks writing there) and the datasets. Returns the resolved parameters and the build's notebooks and results folders;
-    raises ``ParameterError``, ``BuildFolderError`` or ``MissingDataError`` with a one-line problem
-    and fix."""
+    (writable, and no other run of these notebooks writing there) and the datasets. Returns the
+    resolved parameters and the build's notebooks and results folders; raises ``ParameterError``,
+    ``BuildFolderError`` or ``MissingDataError`` with a one-line problem and fix."""
     resolved = validate(names, preset, overrides)
     notebooks, results = (folder.resolve() for folder in prepare_build(build))
     claim_notebooks(build, names)
@@ -426,9 +425,8 @@ def execute(job: Job) -> RunOutcome:
                 ],  # no transport warnings
             )
         return RunOutcome(job.name, job.output, time.time() - start, results=record)
-    except (
-        KeyboardInterrupt
-    ):  # Ctrl-C: the book shows this run as failed, not as never run
+    # Ctrl-C: the book shows this run as failed, not as never run
+    except KeyboardInterrupt:
         seconds = time.time() - start
         error = f"interrupted (Ctrl-C) after {seconds:.0f} s"
         failure(
