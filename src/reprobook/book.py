@@ -19,6 +19,7 @@ from pathlib import Path
 import nbformat
 import yaml
 
+from . import locks
 from .pages import reader_page
 from .summary import (
     NO_RESULTS,
@@ -79,12 +80,19 @@ def stage_book(
     ``records_dir`` (default ``repo_root/records``) holds the committed results of record.
 
     Raises :class:`BookError` if a notebook listed in ``_toc.yml`` has no executed copy in
-    ``build_dir/notebooks/``.
+    ``build_dir/notebooks/``, or is still being run into ``build_dir`` (:mod:`.locks`).
     """
     build_dir, repo_root = Path(build_dir).resolve(), Path(repo_root).resolve()
     notebooks = [
         f for f in toc_files(repo_root / "_toc.yml") if f.startswith("notebooks/")
     ]
+    running = locks.holders(build_dir, [Path(f).name for f in notebooks])
+    if running:
+        name, holder = next(iter(running.items()))
+        raise BookError(
+            f"{', '.join(running)} still running into {build_dir} ({holder}): its page would show a "
+            "half-executed notebook; build the book when the run has ended"
+        )
     missing = [f for f in notebooks if not (build_dir / f"{f}.ipynb").is_file()]
     if missing:
         names = ", ".join(Path(f).name for f in missing)

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import data, params
+from . import data, locks, params
 from .data import make_writable_folder
 
 
@@ -107,47 +107,19 @@ def prepare_build(build: Path) -> tuple[Path, Path]:
     return out_dir, results
 
 
-# build/.running/<name>.lock: held (flock) by the process that runs <name> into that build
-RUNNING = ".running"
-# lock file → its open handle, held until this process exits
-_claimed: dict[Path, Any] = {}
-
-
 def claim_notebooks(build: Path, names: list[str]) -> None:
-    """Hold each notebook's lock in the build folder until this process exits, so that a second run
-    of the same notebook into the same folder (another terminal, a forgotten background run) fails
-    before any compute, naming the run that holds it, and never moves aside or overwrites that run's
-    results. Runs of other notebooks into the same folder go on (the GPU kit runs them side by side).
-    The operating system releases a lock when its process ends, however it ends. Where ``fcntl`` is
-    missing (Windows), nothing is held."""
-    try:
-        import fcntl
-    except ImportError:
-        return
-    folder = build.resolve() / RUNNING
-    folder.mkdir(exist_ok=True)
+    """Hold each notebook's lock in the build folder until this process exits (:mod:`.locks`), so
+    that a second run of the same notebook into the same folder (another terminal, a forgotten
+    background run) fails before any compute, naming the run that holds it, and never moves aside or
+    overwrites that run's results. Runs of other notebooks into the same folder go on (the GPU kit runs
+    them side by side)."""
     for name in names:
-        path = folder / f"{name}.lock"
-        if path in _claimed:
-            continue
-        handle = open(path, "a+")  # noqa: SIM115 - held open until the process exits
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
-            handle.close()
+        holder = locks.hold(build, name)
+        if holder is not None:
             raise BuildFolderError(
                 f"{name} is already running into build folder {build} ({holder}); wait for that "
                 "run to end, or pass another --build folder"
-            ) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(
-            f"reprobook run, pid {os.getpid()}, since {time.strftime('%Y-%m-%d %H:%M:%S')}"
-        )
-        handle.flush()
-        _claimed[path] = handle
+            )
 
 
 def notebook_error(err: Exception) -> str:
