@@ -138,7 +138,7 @@ print(
 
 # %%
 claim = notebook.declare(P, networks=len(NETS.all))
-claim.declare()
+notebook.table(claim.declare())  # the criteria, fixed before the run
 
 # %% [markdown]
 # ## 1. Which parameters train
@@ -429,7 +429,8 @@ numbers = sweep.numbers(result, NETS.all, counts, below)
 # not tested at this preset: the results file keeps the numbers outside the verdict
 untested = [c for s in claim.subclaims if s.not_tested for c in s.criteria]
 numbers["not tested"] = {c.name: c.measured for c in untested}
-notebook.finish(claim, P, numbers, text=text)
+report = notebook.finish(claim, P, numbers, text=text)
+notebook.table(report)
 
 # %%
 # NBVAL_CHECK_OUTPUT

@@ -137,7 +137,7 @@ plots.style()
 
 # %%
 claim = notebook.declare(P, deepest=deepest)
-claim.declare()
+notebook.table(claim.declare())  # the criteria, fixed before the run
 
 # %% [markdown]
 # ## 1. Linear blocks: the exact expansion
@@ -464,7 +464,8 @@ text |= dict(val_rel=residual.relative_text(relative), train_dataset=P.train_dat
 text |= dict(grid_size=residual.grid_size(P), grid_seeds=P.grid_seeds)
 text |= dict(full_grid=residual.grid_size(params.resolve(P.notebook, "full")))
 numbers = {"trains": {c: residual.seeds_text(t) for c, t in trains.items()}}
-notebook.finish(claim, P, numbers, text=text)
+report = notebook.finish(claim, P, numbers, text=text)
+notebook.table(report)
 
 # %%
 # NBVAL_CHECK_OUTPUT

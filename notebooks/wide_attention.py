@@ -165,7 +165,7 @@ print(f"{', '.join(SHAPE.values())}; wide = {SHAPE[WIDE]}, deep = {SHAPE[DEEP]}"
 # %%
 tasks, skipped = sequences.load_tasks(P)  # data only; absent data skips its task
 claim = notebook.declare(P, wide=SHAPE[WIDE], deep=SHAPE[DEEP], tasks_run=list(tasks))
-claim.declare()
+notebook.table(claim.declare())  # the criteria, fixed before the run
 
 # %% [markdown]
 # ## 1. Tasks
@@ -396,7 +396,8 @@ text = dict(
     lat_small=f"{latency_ratios[min(P.latency_batches)]:.2f}",
     lat_big=f"{latency_ratios[max(P.latency_batches)]:.2f}",
 )
-notebook.finish(claim, P, numbers, text={**text, **experiment.scale(P)})
+report = notebook.finish(claim, P, numbers, text={**text, **experiment.scale(P)})
+notebook.table(report)
 
 # %%
 # NBVAL_CHECK_OUTPUT

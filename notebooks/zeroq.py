@@ -136,7 +136,7 @@ plots.style()
 
 # %%
 claim = notebook.declare(P)
-claim.declare()
+notebook.table(claim.declare())  # the criteria, fixed before the run
 
 # %% [markdown]
 # ## 1. The network to quantize
@@ -442,7 +442,8 @@ plt.show()
 # %%
 numbers = experiment.numbers(run, d, correct, mp_correct, agreement, timing)
 args = P, run, fp_acc, d, w8a8_diff, correct, mp_correct, agreement, timing
-notebook.finish(claim, P, numbers, text=experiment.prose(*args))  # the report
+report = notebook.finish(claim, P, numbers, text=experiment.prose(*args))
+notebook.table(report)
 
 # %%
 # NBVAL_CHECK_OUTPUT

@@ -130,6 +130,28 @@ def test_finish_saves_glues_and_reports(tmp_path, monkeypatch, capsys):
     assert "nb at preset 'smoke': reproduced" in out and str(tmp_path) not in out
 
 
+def test_table_shows_every_row_whole_without_row_numbers():
+    long = "every mask keeps its target count d_l·n_l per layer and d·N in all, within one weight"
+    frame = pd.DataFrame(
+        dict(
+            criterion=["a", "the name of a criterion in words"],
+            description=[long, "short"],
+        )
+    )
+    shown = notebook.table(frame)
+    html = shown._repr_html_()
+    # pandas' own display cuts a cell at 50 characters
+    assert f'<span class="rb-long">{long}</span>' in html and long in repr(shown)
+    assert "<td>a</td>" in html and 'class="dataframe rb-table"' in html
+    assert '<span class="rb-words">the name of a criterion in words</span>' in html
+    assert "<th>0</th>" not in html and "<tbody>\n    <tr>\n      <th>" not in html
+    assert (
+        not repr(shown).splitlines()[1].startswith("0")
+    )  # no row numbers in plain text
+    hostile = notebook.table(pd.DataFrame(dict(a=["<b>x</b> & y"])))._repr_html_()
+    assert "&lt;b&gt;x&lt;/b&gt; &amp; y" in hostile  # text, never markup
+
+
 def test_params_read_as_attributes_and_cannot_be_changed():
     P = params.resolve("zeroq", "smoke")
     assert P.seeds == P["seeds"] and P.notebook == "zeroq"

@@ -3,7 +3,8 @@
 ``P = start(notebook, globals())`` validates the parameters, loads every dataset the run needs and says
 where it runs, all before any compute; ``claim = declare(P)`` builds the claim from the criteria in
 the notebook's ``preset.yml``; ``report = finish(claim, P, numbers, text)`` saves the results, glues the
-numbers the prose quotes and returns the report.
+numbers the prose quotes and returns the report; ``table(frame)`` shows the criteria and the report
+whole.
 """
 
 from __future__ import annotations
@@ -162,6 +163,39 @@ def signed_table(frame, digits: int = 2):
         return value
 
     return frame.apply(lambda column: column.map(cell))
+
+
+class WholeTable:
+    """A table shown whole, for rows that carry text (the criteria, the report): no row numbers and
+    no cell cut short (pandas cuts cells at 50 characters, which hid the end of a criterion). The HTML
+    carries the class ``rb-table`` (left-aligned text, book/_static/reprobook.css)."""
+
+    # characters from which a cell gets a wider column: a few words (a criterion's name), a sentence
+    WIDTHS = ((60, "rb-long"), (24, "rb-words"))
+
+    def __init__(self, frame):
+        self.frame = frame
+
+    def _repr_html_(self) -> str:
+        import html
+
+        def cell(value) -> str:
+            text = html.escape(str(value), quote=False)
+            wide = next((c for n, c in self.WIDTHS if len(text) > n), None)
+            return f'<span class="{wide}">{text}</span>' if wide else text
+
+        cells = self.frame.astype(object).map(cell)
+        return cells.to_html(
+            index=False, border=0, classes="rb-table", justify="left", escape=False
+        )
+
+    def __repr__(self) -> str:
+        return self.frame.to_string(index=False)
+
+
+def table(frame) -> WholeTable:
+    """``frame`` shown whole (:class:`WholeTable`): ``notebook.table(claim.declare())``."""
+    return WholeTable(frame)
 
 
 def finish(
