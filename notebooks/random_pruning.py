@@ -165,7 +165,7 @@ with claim.section("layer densities"):
 shapes = pruning.weight_shapes(probe)
 n_weights = sum(np.prod(s) for s in shapes.values())
 print(f"{LARGEST}: {len(shapes)} prunable weight tensors, {n_weights:,} weights")
-achieved.round(6)
+achieved.set_index(["ratio", "sparsity"]).round(6)
 
 # %%
 # Figure: Per-layer densities of the largest network at the highest sparsity under each

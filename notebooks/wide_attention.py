@@ -342,7 +342,7 @@ if gpu := timed.ratios(gpu=True):  # reported, not a criterion (paper: 1.9x)
     print("GPU deep/wide latency:", {b: f"{r:.2f}" for b, r in gpu.items()})
 latencies = timed.table()
 columns = ["attention", "shape", "batch", "median ms [IQR]", "rounds", "parameters"]
-latencies[columns + ["peak MiB"]].round(2)
+notebook.table(latencies[columns + ["peak MiB"]].round(2))
 
 # %%
 # Figure: CPU inference latency against depth at each batch size (median over rounds,

@@ -778,7 +778,7 @@ def test_a_second_run_of_a_notebook_into_the_same_build_fails_before_any_compute
         assert book.returncode == 2 and book.stdout == ""
         [line] = book.stderr.strip().splitlines()
         assert line.startswith(
-            f"error: zeroq still running into {build.resolve()} (reprobook run, pid {holder.pid}"
+            f"error: zeroq is still running into {build.resolve()} (reprobook run, pid {holder.pid}"
         ), line
         assert line.endswith("build the book when the run has ended")
     finally:

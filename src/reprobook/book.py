@@ -87,11 +87,12 @@ def stage_book(
         f for f in toc_files(repo_root / "_toc.yml") if f.startswith("notebooks/")
     ]
     running = locks.holders(build_dir, [Path(f).name for f in notebooks])
-    if running:
-        name, holder = next(iter(running.items()))
+    if running:  # its page would be built from a notebook that is half executed
+        names, holder = ", ".join(running), next(iter(running.values()))
         raise BookError(
-            f"{', '.join(running)} still running into {build_dir} ({holder}): its page would show a "
-            "half-executed notebook; build the book when the run has ended"
+            f"{names} {'is' if len(running) == 1 else 'are'} still running into {build_dir} "
+            f"({holder}): its page would show a half-executed notebook; build the book when the "
+            "run has ended"
         )
     missing = [f for f in notebooks if not (build_dir / f"{f}.ipynb").is_file()]
     if missing:
