@@ -579,6 +579,8 @@ def test_the_sweeps_at_a_tiny_scale(tmp_path, monkeypatch):
     assert (timed.gpu is None) == (timed.ratios(gpu=True) == {})
     table = timed.table()
     assert len(table) == 4 and all(e.low <= e.mean <= e.high for e in table.ms)
+    order = list(zip(table.attention, table.batch, table.layers))
+    assert order == sorted(order)  # read in order, though timed shuffled
     sizes = E.size_table(P, tasks)
     numbers = E.numbers(
         tasks, skipped, trained.accuracy({"listops": 0.1}), sizes, timed

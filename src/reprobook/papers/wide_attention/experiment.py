@@ -277,8 +277,8 @@ class Timed:
         }
 
     def table(self) -> pd.DataFrame:
-        """Per (model, batch): ``ms``, the median time with its interquartile range as an Estimate,
-        the same as text, the rounds, parameters and peak MiB."""
+        """Per (model, batch), by attention type, batch and depth: ``ms``, the median time with its
+        interquartile range as an Estimate, the same as text, the rounds, parameters and peak MiB."""
         s = latency.summarise(self.timings).reset_index()
         s["attention"] = s.model.str.split().str[0]
         s["shape"] = s.model.str.split().str[1]
@@ -290,7 +290,8 @@ class Timed:
         s["median ms [IQR]"] = [f"{e:.2f}" for e in s.ms]
         s["parameters"] = s.model.map(self.parameters)
         s["peak MiB"] = [self.memory[m, b] / 2**20 for m, b in zip(s.model, s.batch)]
-        return s
+        # timed in a shuffled order; read by attention type, batch, then depth
+        return s.sort_values(["attention", "batch", "layers"], ignore_index=True)
 
 
 def time_latency(P) -> Timed:
