@@ -725,9 +725,9 @@ def test_a_second_run_of_a_notebook_into_the_same_build_fails_before_any_compute
     tmp_path,
 ):
     """While one process runs zeroq into a build folder, ``reprobook run zeroq`` into it fails with one
-        error line naming that run and leaves that run's results where they are; another notebook into
-        the same folder (the GPU kit's side-by-side runs) passes; ``reprobook book`` from that folder fails
-    and names it; the lock goes with its process."""
+    error line naming that run and leaves that run's results where they are; another notebook into
+    the same folder (the GPU kit's side-by-side runs) passes; ``reprobook book`` from that folder
+    fails and names it; the lock goes with its process."""
     build = tmp_path / "b"
     (build / "results").mkdir(parents=True)
     (build / "results" / "zeroq.json").write_text('{"verdict": "the running run"}')
@@ -743,12 +743,8 @@ def test_a_second_run_of_a_notebook_into_the_same_build_fails_before_any_compute
     )
 
     def run(name: str, *extra: str) -> subprocess.CompletedProcess:
-        command = ["run", name, "--preset", "smoke", "--build", str(build), *extra]
-        return subprocess.run(
-            [sys.executable, "-m", "reprobook", *command],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
+        return reprobook(
+            "run", name, "--preset", "smoke", "--build", str(build), *extra
         )
 
     try:
@@ -767,14 +763,8 @@ def test_a_second_run_of_a_notebook_into_the_same_build_fails_before_any_compute
         assert not (build / "earlier").exists()
         other = run("random_pruning", "--dry-run")
         assert other.returncode == 0, other.stderr
-        book = (
-            subprocess.run(  # a page of zeroq now would show a half-executed notebook
-                [sys.executable, "-m", "reprobook", "book", "--build", str(build)],
-                cwd=REPO,
-                capture_output=True,
-                text=True,
-            )
-        )
+        # a page of zeroq now would show a half-executed notebook
+        book = reprobook("book", "--build", str(build))
         assert book.returncode == 2 and book.stdout == ""
         [line] = book.stderr.strip().splitlines()
         assert line.startswith(
