@@ -100,11 +100,12 @@ def test_kept_memory_removes_most_page_faults_of_a_training_step():
 
 @glibc
 def test_kept_memory_serves_a_large_block_from_the_heap_and_keeps_it_after_free():
-    mib = 1 << 20
+    block = 64 << 20
     kept, mapped, held = run(BLOCK, "1")
-    assert kept == "True" and int(mapped) == 0 and int(held) >= 64 * mib, (mapped, held)
-    kept, mapped, held = run(BLOCK, "0")  # glibc's defaults: mmap'd, and unmapped at free
-    assert kept == "False" and int(mapped) >= 64 * mib and int(held) < 64 * mib, (mapped, held)
+    assert (kept, int(mapped)) == ("True", 0) and int(held) >= block, (mapped, held)
+    # glibc's defaults: the block is mmap'd, and unmapped at free
+    kept, mapped, held = run(BLOCK, "0")
+    assert kept == "False" and int(mapped) >= block > int(held), (mapped, held)
 
 
 def test_the_settings_fit_mallopts_int():
