@@ -201,6 +201,41 @@ def test_an_interrupted_run_is_marked_failed_and_the_interrupt_goes_on(
     assert json.loads((kept / "a.json").read_text())["verdict"] == "reproduced"
 
 
+def test_ctrl_c_in_a_running_notebook_stops_the_run_with_one_line_and_no_kernel_traceback(
+    tmp_path, mirror
+):
+    """A real Ctrl-C (SIGINT to the terminal's process group) while a kernel computes: the run says
+    so in one line and exits 130; the kernel's shutdown adds nothing (it used to add a zmq
+    traceback, "Socket operation on non-socket", from a reply sent on a closed socket)."""
+    import signal
+    import time
+
+    build = tmp_path / "build"
+    run = subprocess.Popen(
+        [sys.executable, "-m", "reprobook", "run", "residual_expansion"]
+        + ["--preset", "smoke", "-p", "train_epochs", "100", "--build", str(build)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,  # its own process group, as a terminal gives it
+    )
+    executed = build / "notebooks" / "residual_expansion.ipynb"
+    deadline = time.time() + 120
+    while not executed.exists() and run.poll() is None and time.time() < deadline:
+        time.sleep(0.2)
+    time.sleep(5)  # into the cells: 100 epochs of trainability keep it busy for minutes
+    os.killpg(run.pid, signal.SIGINT)
+    out, _ = run.communicate(timeout=120)
+    assert run.returncode == 130, out
+    assert "residual_expansion: interrupted (Ctrl-C) after " in out
+    assert "Traceback" not in out and "ERROR" not in out, out
+    marker = json.loads(
+        (build / "results" / "residual_expansion.failed.json").read_text()
+    )
+    assert marker["error"].startswith("interrupted (Ctrl-C) after ")
+
+
 def test_a_failed_run_leaves_no_stale_verdict_and_is_marked_failed(
     tmp_path, monkeypatch
 ):

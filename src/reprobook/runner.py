@@ -395,6 +395,10 @@ def execute(job: Job) -> RunOutcome:
                 extra_arguments=[
                     "--IPKernelApp.log_level=ERROR"
                 ],  # no transport warnings
+                # At shutdown jupyter_client interrupts the kernel first; a graceful shutdown then
+                # let it log "KeyboardInterrupt caught in kernel", or, after a Ctrl-C, a zmq
+                # traceback from a reply sent on a closed socket. Every result is written by then.
+                shutdown_kernel="immediate",
             )
         return RunOutcome(job.name, job.output, time.time() - start, results=record)
     # Ctrl-C: the book shows this run as failed, not as never run
