@@ -213,18 +213,22 @@ def test_ctrl_c_in_a_running_notebook_stops_the_run_with_one_line_and_no_kernel_
     build = tmp_path / "build"
     run = subprocess.Popen(
         [sys.executable, "-m", "reprobook", "run", "residual_expansion"]
-        + ["--preset", "smoke", "-p", "train_epochs", "100", "--build", str(build)],
+        + ["--preset", "smoke", "-p", "train_epochs", "400", "--build", str(build)],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        start_new_session=True,  # its own process group, as a terminal gives it
+        # its own process group with Ctrl-C's default action, as a terminal gives a command (a
+        # test run in the background, as CI's may be, inherits SIGINT ignored)
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     executed = build / "notebooks" / "residual_expansion.ipynb"
     deadline = time.time() + 120
     while not executed.exists() and run.poll() is None and time.time() < deadline:
         time.sleep(0.2)
-    time.sleep(5)  # into the cells: 100 epochs of trainability keep it busy for minutes
+    time.sleep(5)  # into the cells: 400 epochs of trainability keep it busy for minutes
+    assert run.poll() is None, run.communicate()[0]
     os.killpg(run.pid, signal.SIGINT)
     out, _ = run.communicate(timeout=120)
     assert run.returncode == 130, out
