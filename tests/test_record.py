@@ -137,6 +137,10 @@ def test_retraining_replaces_the_record_only_when_it_is_more_accurate(
     fake_fit(0.9)(folder)  # the committed model: 90%
     monkeypatch.setattr(record, "fit", fake_fit(accuracy))
     rc = cli.main(["train-record", "zeroq", "--out", str(folder)])
+    said = capsys.readouterr()
+    assert said.out.startswith(
+        f"training resnet20-cifar10 for {record.RECIPE.epochs:g} epochs (SGD with Nesterov"
+    )  # what, how and where, before the hours of training
     weights = (folder / "resnet20-cifar10.pt").read_text()
     candidate = tmp_path / "record.candidate"
     if replaced:
@@ -144,7 +148,7 @@ def test_retraining_replaces_the_record_only_when_it_is_more_accurate(
     else:
         assert rc == 1 and weights == "weights at 0.9"
         assert (candidate / "resnet20-cifar10.pt").is_file()
-        assert "is unchanged" in capsys.readouterr().err
+        assert "is unchanged" in said.err
 
 
 def test_a_first_model_of_record_is_written_whatever_its_accuracy(

@@ -474,3 +474,30 @@ def test_progress_fits_the_place(monkeypatch, capsys):
     )
     monkeypatch.setenv("REPROBOOK_PROGRESS", "0")
     assert train.progress_mode() == "off"
+
+
+def test_a_long_run_reports_as_it_goes(monkeypatch, capsys):
+    """In "line" mode a run reports at the first evaluation after every PROGRESS_EVERY_S seconds
+    (epoch, loss, accuracy, speed, time left), then its one closing line; a short run stays quiet."""
+    monkeypatch.setattr(train, "progress_mode", lambda: "line")
+    data = toy_data()
+
+    def run(every):
+        monkeypatch.setattr(train, "PROGRESS_EVERY_S", every)
+        torch.manual_seed(0)
+        train.fit(
+            torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(1 * 8 * 8, 2)),
+            data,
+            train.TrainConfig(epochs=2, batch_size=32, evals=2),
+            desc="toy run",
+        )
+        return capsys.readouterr().out.splitlines()
+
+    going = run(
+        every=0.0
+    )  # 4 evaluations: 3 before the end report, then the closing line
+    assert len(going) == 4 and all(line.startswith("toy run: ") for line in going)
+    assert going[0].startswith("toy run: epoch 0.5/2, train loss ")
+    assert going[2].startswith("toy run: epoch 1.5/2, ") and "min left" in going[2]
+    assert "images/s" in going[1] and "test accuracy" in going[3]
+    assert len(run(every=3600.0)) == 1  # only the closing line

@@ -228,6 +228,7 @@ RECORDS = ("zeroq",)  # the notebooks with a committed model of record
 def cmd_train_record(args) -> int:
     """Train a candidate beside the model of record; it replaces the record only where it is more
     accurate (or none is there), so a retraining never loses a better committed model."""
+    import dataclasses
     import json
     import shutil
 
@@ -252,6 +253,12 @@ def cmd_train_record(args) -> int:
     folder = Path(args.out) if args.out else record.FOLDER
     candidate = folder.with_name(folder.name + ".candidate")
     _writable(candidate)
+    print(
+        f"training {record.NAME} for {recipe.epochs:g} epochs ({record.recipe_text(dataclasses.asdict(recipe))}) "
+        f"into {candidate}; it replaces the model of record in {folder} only if more accurate. "
+        f"A line every {train.PROGRESS_EVERY_S / 60:g} min or so gives its progress.",
+        flush=True,
+    )
     meta = record.fit(candidate, recipe=recipe)
     print(record.describe(meta))
     committed = record.paths(folder)[1]
