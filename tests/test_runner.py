@@ -115,6 +115,51 @@ def test_cli_exit_code_is_non_zero_when_a_notebook_fails(tmp_path, monkeypatch, 
     assert "✗ b failed" in captured.out and "FAILED: Boom" in captured.out
 
 
+def test_cli_run_compares_its_time_with_the_planned_one(tmp_path, monkeypatch, capsys):
+    """After the total, a run whose notebooks all succeeded prints the wall time the presets'
+    recorded times plan for it and the ratio (how much slower this machine or day is); not after a
+    failure, nor where -p changes what runs."""
+    names = cli.params.notebooks()
+
+    def fake_run(*a, on_done=None, **k):
+        outcomes = [
+            runner.RunOutcome(
+                n, tmp_path / f"{n}.ipynb", 1.0, fail if n == names[-1] else None
+            )
+            for n in names
+        ]
+        for o in outcomes:
+            on_done(o)
+        return outcomes
+
+    monkeypatch.setattr(runner, "run_notebooks", fake_run)
+    monkeypatch.setattr(runner, "expected_seconds", lambda name, preset: 1000.0)
+    monkeypatch.setattr(runner, "preflight", lambda *a: None)
+    fail = None
+    assert cli.main(["run", "all", "--preset", "smoke", "--build", str(tmp_path)]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if "as planned" in x)
+    planned = float(line.split()[2])
+    assert planned == 1000.0 * len(names)  # one at a time: the sum
+    assert "this run took 0.00× that" in line  # the fake run took no time
+    fail = "Boom"
+    cli.main(["run", "all", "--preset", "smoke", "--build", str(tmp_path)])
+    assert "as planned" not in capsys.readouterr().out
+    cli.main(
+        [
+            "run",
+            "zeroq",
+            "--preset",
+            "smoke",
+            "-p",
+            "seeds",
+            "3",
+            "--build",
+            str(tmp_path),
+        ]
+    )
+    assert "as planned" not in capsys.readouterr().out
+
+
 def test_cli_run_checks_the_data_once(tmp_path, monkeypatch, capsys):
     """The CLI's preflight (before the plan prints) is the run's: datasets are not loaded twice."""
     loads = []

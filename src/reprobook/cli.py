@@ -137,14 +137,20 @@ def cmd_run(args) -> int:
     plan = phases(names, args.preset, args.jobs)
     for group, at_once in plan if args.jobs > 1 else ():
         print(f"  {plan_line(group, at_once)}", flush=True)
+    expected = {name: expected_seconds(name, args.preset) for name in names}
+    # the wall time the presets' recorded times give this plan; none where one is missing, or
+    # where -p changes what runs
+    planned = (
+        expected_wall_seconds(plan, expected)
+        if all(expected.values()) and not overrides
+        else None
+    )
     if args.dry_run:
         for name in names:
             print(f"  {name}: {expected_minutes(name, args.preset)}")
-        expected = {name: expected_seconds(name, args.preset) for name in names}
-        if all(expected.values()):
-            wall = expected_wall_seconds(plan, expected)
+        if planned:
             print(
-                f"  in all: ~{wall / 60:.0f} min of wall clock as planned above (from the times the presets record)"
+                f"  in all: ~{planned / 60:.0f} min of wall clock as planned above (from the times the presets record)"
             )
         print(
             "dry run: the parameters, the build folder and the data are in order; nothing ran"
@@ -166,9 +172,16 @@ def cmd_run(args) -> int:
     for o in outcomes:
         verdict = o.record().get("verdict", "") if o.ok else f"FAILED: {o.error}"
         print(f"{o.notebook:<20} {o.seconds:8.1f}  {verdict}")
+    took = time.time() - started
     print(
-        f"{'total':<20} {time.time() - started:8.1f}  (wall clock, from the first start to the last end)"
+        f"{'total':<20} {took:8.1f}  (wall clock, from the first start to the last end)"
     )
+    if planned and all(o.ok for o in outcomes):
+        # e.g. 1.12×: this machine, or this day, runs the book 12% slower than the one that set the times
+        print(
+            f"{'as planned':<20} {planned:8.1f}  (from the times the presets record: "
+            f"this run took {took / planned:.2f}× that)"
+        )
     if any(o.record().get("preset") == "smoke" for o in outcomes):
         print("(smoke runs are plumbing checks, not verdicts)")
     if note := earlier_note(Path(args.build)):
