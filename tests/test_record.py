@@ -105,6 +105,28 @@ def test_fit_writes_weights_that_load_with_their_provenance(
     assert set(loaded["provenance"]) >= {"git_commit", "hardware", "packages"}
 
 
+@pytest.fixture
+def no_data_needed(monkeypatch):
+    """train-record loads CIFAR-10 before training; the fake trainings below need none."""
+    monkeypatch.setattr(data, "load", lambda name: None)
+
+
+def test_missing_data_fails_before_anything_is_written(tmp_path, monkeypatch, capsys):
+    from reprobook import cli
+
+    monkeypatch.setenv("REPROBOOK_DATA", str(tmp_path / "nowhere"))
+    monkeypatch.setenv("REPROBOOK_DOWNLOAD", "0")
+    monkeypatch.setattr(record, "fit", lambda *a, **k: pytest.fail("trained anyway"))
+    assert cli.main(["train-record", "zeroq", "--out", str(tmp_path / "r")]) == 2
+    said = capsys.readouterr()
+    assert said.out == "" and said.err.count("\n") == 1
+    assert (
+        said.err.startswith("error: dataset 'cifar10' was not found")
+        and "Fix:" in said.err
+    )
+    assert list(tmp_path.iterdir()) == []  # no candidate folder left behind
+
+
 def fake_fit(accuracy):
     def fit(folder, recipe=record.RECIPE):
         folder.mkdir(parents=True, exist_ok=True)
@@ -129,7 +151,7 @@ def fake_fit(accuracy):
 
 @pytest.mark.parametrize("accuracy, replaced", [(0.85, False), (0.93, True)])
 def test_retraining_replaces_the_record_only_when_it_is_more_accurate(
-    tmp_path, monkeypatch, capsys, accuracy, replaced
+    tmp_path, monkeypatch, capsys, accuracy, replaced, no_data_needed
 ):
     from reprobook import cli
 
@@ -152,7 +174,7 @@ def test_retraining_replaces_the_record_only_when_it_is_more_accurate(
 
 
 def test_a_first_model_of_record_is_written_whatever_its_accuracy(
-    tmp_path, monkeypatch
+    tmp_path, monkeypatch, no_data_needed
 ):
     from reprobook import cli
 
@@ -170,7 +192,9 @@ def test_an_unwritable_out_folder_fails_before_training(monkeypatch, capsys):
     assert err.count("\n") == 1 and "pass a writable --out folder" in err
 
 
-def test_set_changes_one_field_of_the_recipe_and_the_rest_stay(monkeypatch):
+def test_set_changes_one_field_of_the_recipe_and_the_rest_stay(
+    monkeypatch, no_data_needed
+):
     from reprobook import cli
 
     seen = {}
@@ -224,7 +248,7 @@ def test_a_bad_set_fails_in_one_line_before_training(
 
 
 def test_bf16_on_a_cpu_without_it_fails_in_one_line_before_training(
-    monkeypatch, capsys
+    monkeypatch, capsys, no_data_needed
 ):
     from reprobook import cli
 

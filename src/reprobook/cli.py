@@ -265,6 +265,11 @@ def cmd_train_record(args) -> int:
         raise CliError(f"{slow}; add --set precision=fp32, or train on a GPU")
     folder = Path(args.out) if args.out else record.FOLDER
     candidate = folder.with_name(folder.name + ".candidate")
+    from .data import load
+
+    load(
+        "cifar10"
+    )  # missing data fails here, before the hours of training (fit reads the cache)
     _writable(candidate)
     print(
         f"training {record.NAME} for {recipe.epochs:g} epochs ({record.recipe_text(dataclasses.asdict(recipe))}) "

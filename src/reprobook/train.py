@@ -106,6 +106,7 @@ def cutout(x: torch.Tensor, size: int, generator: torch.Generator) -> torch.Tens
 
 
 SCHEDULES = ("linear", "step", "inverse_sqrt")
+OPTIMIZERS = ("sgd", "adam")  # "adam": AdamW, decoupled weight decay
 # "bf16": autocast on CUDA, fp32 on the CPU; "bf16-everywhere": autocast on the CPU too (ResNet-20 at
 # 32 px on the 2-core AVX512-BF16 CPU: 1.35× fp32 in a bare step loop, a median 1,210 img/s in the
 # trainer against 870–1,050 in fp32; not measured for the small cpu-preset nets, which stay fp32).
@@ -192,6 +193,10 @@ class TrainConfig:
             raise ValueError(
                 f"precision must be one of {PRECISIONS}, got {self.precision!r}"
             )
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(
+                f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}"
+            )
         if self.evals < 0:
             raise ValueError(
                 f"evals counts evaluations per epoch (>= 0; 0: only after the last step), got {self.evals}"
@@ -200,6 +205,25 @@ class TrainConfig:
             raise ValueError(
                 f"cutout is a square's side in pixels (>= 0), got {self.cutout}"
             )
+        # numbers outside these ranges would train nothing, or diverge, well after the run started
+        for name, holds, allowed in (
+            ("epochs", self.epochs > 0, "> 0 (may be fractional)"),
+            ("batch_size", self.batch_size >= 1, ">= 1"),
+            ("lr", self.lr > 0, "> 0"),
+            ("momentum", 0 <= self.momentum < 1, "in [0, 1)"),
+            ("weight_decay", self.weight_decay >= 0, ">= 0"),
+            ("warmup", 0 <= self.warmup <= 1, "a fraction of the steps, in [0, 1]"),
+            ("warmup_steps", (self.warmup_steps or 0) >= 0, ">= 0, or None"),
+            ("lr_gamma", self.lr_gamma > 0, "> 0"),
+            ("eps", self.eps > 0, "> 0"),
+            ("betas", all(0 <= b < 1 for b in self.betas), "two numbers in [0, 1)"),
+            ("label_smoothing", 0 <= self.label_smoothing < 1, "in [0, 1)"),
+            ("grad_clip", self.grad_clip is None or self.grad_clip > 0, "> 0, or None"),
+        ):
+            if not holds:
+                raise ValueError(
+                    f"{name} must be {allowed}, got {getattr(self, name)!r}"
+                )
 
     @classmethod
     def of(cls, params: Mapping, **overrides) -> TrainConfig:
@@ -239,7 +263,7 @@ def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
             eps=cfg.eps,
             weight_decay=cfg.weight_decay,
         )
-    raise ValueError(f"optimizer must be 'sgd' or 'adam', got {cfg.optimizer!r}")
+    raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {cfg.optimizer!r}")
 
 
 def lr_factor(
