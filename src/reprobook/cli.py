@@ -408,7 +408,7 @@ def parser() -> argparse.ArgumentParser:
     bench.set_defaults(func=cmd_bench)
     record = sub.add_parser(
         "train-record",
-        help="retrain a committed model of record (ZeroQ's CIFAR-10 ResNet-20: 1.5-3 h on 2 CPU cores)",
+        help="retrain a committed model of record (ZeroQ's CIFAR-10 ResNet-20: 2-6 h on 2 CPU cores)",
     )
     record.add_argument("notebook", choices=RECORDS)
     record.add_argument(
