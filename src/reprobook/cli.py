@@ -267,9 +267,8 @@ def cmd_train_record(args) -> int:
     candidate = folder.with_name(folder.name + ".candidate")
     from .data import load
 
-    load(
-        "cifar10"
-    )  # missing data fails here, before the hours of training (fit reads the cache)
+    # missing data fails here, before the hours of training (fit then reads the decoded cache)
+    load("cifar10")
     _writable(candidate)
     print(
         f"training {record.NAME} for {recipe.epochs:g} epochs ({record.recipe_text(dataclasses.asdict(recipe))}) "
