@@ -173,6 +173,44 @@ def test_retraining_replaces_the_record_only_when_it_is_more_accurate(
         assert "is unchanged" in said.err
 
 
+def test_a_kept_candidate_is_moved_aside_never_overwritten(
+    tmp_path, monkeypatch, capsys, no_data_needed
+):
+    from reprobook import cli
+
+    folder = tmp_path / "record"
+    fake_fit(0.9)(folder)  # the committed model: 90%
+    for accuracy in (0.85, 0.86):  # two retrainings, neither more accurate
+        monkeypatch.setattr(record, "fit", fake_fit(accuracy))
+        assert cli.main(["train-record", "zeroq", "--out", str(folder)]) == 1
+    said = capsys.readouterr().out
+    (kept,) = tmp_path.glob("record.candidate-*")
+    assert f"an earlier candidate moved to {kept}" in said
+    assert (kept / "resnet20-cifar10.pt").read_text() == "weights at 0.85"
+    assert (tmp_path / "record.candidate" / "resnet20-cifar10.pt").read_text() == (
+        "weights at 0.86"
+    )
+
+
+@pytest.mark.parametrize("stop", [KeyboardInterrupt, RuntimeError])
+def test_a_stopped_training_leaves_no_empty_candidate(
+    tmp_path, monkeypatch, no_data_needed, stop
+):
+    from reprobook import cli
+
+    def fit(folder, recipe=record.RECIPE):
+        raise stop("stopped mid-training")
+
+    monkeypatch.setattr(record, "fit", fit)
+    argv = ["train-record", "zeroq", "--out", str(tmp_path / "record")]
+    if stop is KeyboardInterrupt:  # Ctrl-C: one line and the shell's code for it
+        assert cli.main(argv) == 130
+    else:
+        with pytest.raises(stop):
+            cli.main(argv)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_first_model_of_record_is_written_whatever_its_accuracy(
     tmp_path, monkeypatch, no_data_needed
 ):

@@ -269,14 +269,22 @@ def cmd_train_record(args) -> int:
 
     # missing data fails here, before the hours of training (fit then reads the decoded cache)
     load("cifar10")
+    kept = _set_aside(candidate)
     _writable(candidate)
+    if kept:
+        print(f"an earlier candidate moved to {kept}", flush=True)
     print(
         f"training {record.NAME} for {recipe.epochs:g} epochs ({record.recipe_text(dataclasses.asdict(recipe))}) "
         f"into {candidate}; it replaces the model of record in {folder} only if more accurate. "
         f"A line every {train.PROGRESS_EVERY_S / 60:g} min or so gives its progress.",
         flush=True,
     )
-    meta = record.fit(candidate, recipe=recipe)
+    try:
+        meta = record.fit(candidate, recipe=recipe)
+    except BaseException:  # stopped or failed: the weights are written only at the end
+        if not any(candidate.iterdir()):
+            candidate.rmdir()
+        raise
     print(record.describe(meta))
     committed = record.paths(folder)[1]
     if committed.is_file():
@@ -294,6 +302,21 @@ def cmd_train_record(args) -> int:
     shutil.rmtree(candidate)
     print(f"model of record written to {folder}")
     return 0
+
+
+def _set_aside(candidate: Path) -> Path | None:
+    """Move an earlier run's candidate (one that was not more accurate than the record) to
+    ``<candidate>-<its time>/`` so that this run never overwrites it; returns where, or None."""
+    if not candidate.is_dir() or not any(candidate.iterdir()):
+        return None
+    ended = max(path.stat().st_mtime for path in candidate.iterdir())
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(ended))
+    kept, copy = candidate.with_name(f"{candidate.name}-{stamp}"), 1
+    while kept.exists():
+        copy += 1
+        kept = candidate.with_name(f"{candidate.name}-{stamp}-{copy}")
+    candidate.replace(kept)
+    return kept
 
 
 def _writable(folder: Path) -> None:
