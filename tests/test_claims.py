@@ -243,6 +243,15 @@ def test_from_draws_is_the_percentile_interval():
     )
 
 
+@pytest.mark.parametrize("point", [-5.0, 2_000.0])
+def test_an_interval_from_draws_holds_its_point(point):
+    """Draws that resampling biased to one side of the point: the interval reaches the point
+    (it read e.g. 0.92 [0.825, 0.912]), and keeps the draws' other end."""
+    est = Estimate.from_draws(point, np.arange(1001, dtype=float), n=4, level=0.9)
+    assert est.low <= point <= est.high
+    assert np.allclose([est.low, est.high], (point, 950) if point < 50 else (50, point))
+
+
 def test_slope_is_the_least_squares_slope():
     from reprobook.stats import slope
 

@@ -32,11 +32,15 @@ class Estimate:
 
     @classmethod
     def from_draws(cls, point: float, draws, n: int, level: float = 0.95) -> Estimate:
-        """``point`` with the percentile interval of bootstrap ``draws`` (a central ``level`` share)."""
+        """``point`` with the percentile interval of bootstrap ``draws`` (a central ``level`` share),
+        extended to ``point`` where the point lies outside it. That happens where resampling biases
+        the statistic (a rank correlation of noisy means: :func:`~reprobook.papers.zeroq.quant.
+        rank_agreement`, where all but a few draws fall below the point). Extending only widens the
+        interval, so a criterion judged on it can turn uncertain, never met or not met."""
         low, high = np.quantile(
             np.asarray(draws, dtype=float), [0.5 - level / 2, 0.5 + level / 2]
         )
-        return cls(float(point), float(low), float(high), n)
+        return cls(float(point), min(float(low), point), max(float(high), point), n)
 
     def scaled(self, factor: float) -> Estimate:
         """The same estimate in other units (e.g. ``factor=100`` for percentage points)."""

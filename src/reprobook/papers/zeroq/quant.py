@@ -300,8 +300,9 @@ def rank_agreement(
     real images) agree on the *order* of the layers: the Spearman correlation over layers of Ω_i(k), averaged
     over the bit widths, with a percentile bootstrap that resamples the images of each source. A resample
     adds noise to both sources' means, and noise tends to scramble the order, so most draws sit below the
-    point estimate, which may lie near the top of its interval: the interval errs low, which is
-    conservative for a criterion of the form "agreement ≥ threshold"."""
+    point estimate, which may lie near the top of its interval or above all but a few draws (the
+    interval then reaches up to the point, :meth:`Estimate.from_draws`): the interval errs low,
+    which is conservative for a criterion of the form "agreement ≥ threshold"."""
     a, b = a.double().numpy(), b.double().numpy()
     point = _spearman_over_layers(a.mean(-1), b.mean(-1))
     rng = np.random.default_rng(seed)
