@@ -128,6 +128,9 @@ def test_combine():
     assert claims.combine(["reproduced", "reproduced"]) == "reproduced"
     assert claims.combine(["not reproduced", "inconclusive"]) == "inconclusive"
     assert claims.combine(["reproduced", "inconclusive"]) == "partially reproduced"
+    # nothing tested is nothing shown: never "reproduced"
+    assert claims.combine([claims.NOT_TESTED] * 2) == "inconclusive"
+    assert claims.combine([]) == "inconclusive"
 
 
 def test_unmeasured_and_unknown_criteria_are_errors():
@@ -232,6 +235,22 @@ def test_timed_subclaims_stay_out_of_the_verdict_line():
         "speedup", Estimate(0.5, 0.4, 0.6)
     )  # a slower rerun changes the verdict, not the line
     assert claim.verdict_line() == line and claim.verdict() == "partially reproduced"
+
+
+def test_an_accuracy_interval_resamples_both_seeds_and_test_examples():
+    """Either source of spread alone gives a real interval: seeds that agree on every example
+    (the test sample's spread) and seeds each wholly right or wrong (the seeds' spread)."""
+    from reprobook.stats import accuracy
+
+    rng = np.random.default_rng(0)
+    seeds_agree = np.tile(rng.random(400) < 0.6, (3, 1)).astype(
+        float
+    )  # [seed, example]
+    seeds_differ = np.repeat([[1.0], [0.0], [1.0]], 400, axis=1)
+    assert (
+        accuracy(seeds_agree).high - accuracy(seeds_agree).low > 0.05
+    )  # 2 × 1.96 × 0.024
+    assert accuracy(seeds_differ).high - accuracy(seeds_differ).low > 0.5
 
 
 def test_from_draws_is_the_percentile_interval():
