@@ -215,6 +215,19 @@ def test_rank_agreement():
     assert reverse.mean < -0.5
 
 
+def test_rank_agreement_resamples_the_images_of_both_sources():
+    """Noise in either source's images alone widens the interval (one source exact, the other not)."""
+    g = torch.Generator().manual_seed(0)
+    order = torch.arange(6.0).view(
+        6, 1, 1
+    )  # [layer, bits, image]: layer i has Ω = i on average
+    noisy = order + 8 * torch.randn(6, 1, 50, generator=g)
+    exact = order.expand(6, 1, 50)
+    for a, b in ((noisy, exact), (exact, noisy)):
+        interval = quant.rank_agreement(a, b, resamples=200)
+        assert interval.high - interval.low > 0.1
+
+
 # --- distilled data --------------------------------------------------------------------------
 
 
@@ -287,6 +300,13 @@ def test_dp_equals_brute_force(seed):
         assert cost == pytest.approx(bf_cost, abs=1e-12) and size <= budget
         assert costs[np.arange(n_layers), choice].sum() == pytest.approx(cost)
         assert sizes[np.arange(n_layers), choice].sum() == size
+
+
+def test_the_frontier_drops_a_larger_allocation_that_costs_no_less():
+    """Ties in cost (Ω at a wide bit width is often 0): only the smallest allocation of a cost stays."""
+    costs = np.array([[1.0, 0.0, 0.0], [1.0, 0.0, 0.0]])  # 4 and 8 bits cost the same
+    front = pareto.pareto_frontier(costs, np.array([[2, 4, 8], [2, 4, 8]]))
+    assert front.sizes.tolist() == [4, 6, 8] and front.costs.tolist() == [2, 1, 0]
 
 
 def test_dp_on_unsorted_costs_and_the_frontier_is_every_budget():
