@@ -89,6 +89,28 @@ def test_per_channel_counts_spread_a_remainder():
         and set(counts.tolist()) == {2, 3}
         and (counts == 3).sum() == 3
     )
+    # the channels that get one more are drawn, not the first ones every time
+    extra = {
+        tuple(
+            (
+                trainable.per_channel_counts(10, 23, torch.Generator().manual_seed(s))
+                == 3
+            )
+            .nonzero()
+            .flatten()
+            .tolist()
+        )
+        for s in range(5)
+    }
+    assert len(extra) > 1
+
+
+def test_the_accuracy_summary_keeps_every_interval_inside_zero_one():
+    runs = pd.DataFrame(
+        dict(net="ResNet-8", regime="all", seed=[0, 1, 2], test_acc=[0.99, 1.0, 0.96])
+    )
+    (estimate,) = sweep.accuracy_summary(runs).loc["ResNet-8"]
+    assert 0 <= estimate.low <= estimate.mean <= estimate.high <= 1
 
 
 def test_random_anywhere_uses_all_convolutions():
