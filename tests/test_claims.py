@@ -479,7 +479,14 @@ def test_bounded_mean_ci_stays_inside_the_values_an_accuracy_can_take():
 
 
 def test_one_seed_never_gives_a_decisive_status():
-    for est in (mean_ci([0.99]), bootstrap_ci([0.99]), paired_difference([0.9], [0.1])):
+    one_accuracy = mean_ci([0.99], bounds=(0, 1))  # -p seeds 1: all an accuracy can be
+    assert (one_accuracy.low, one_accuracy.high) == (0.0, 1.0)
+    for est in (
+        mean_ci([0.99]),
+        one_accuracy,
+        bootstrap_ci([0.99]),
+        paired_difference([0.9], [0.1]),
+    ):
         for comparison in (">=", "<="):
             c = Criterion("x", "", comparison, 0.5)
             c.measured = est

@@ -1,3 +1,4 @@
+import math
 import time
 
 import pandas as pd
@@ -95,6 +96,23 @@ def test_ratio_is_the_median_of_paired_per_round_ratios():
         timings, [("deep", "wide"), ("wide", "deep")], batch=1
     )  # geometric mean over pairs
     assert pairs.mean == pytest.approx(1.0)
+
+
+def test_one_round_never_decides_a_ratio():
+    """-p latency_rounds 1: one paired ratio, no spread, so no criterion on it is met or not met."""
+    from reprobook.claims import Criterion
+
+    timings = pd.DataFrame(
+        [
+            dict(round=0, model="deep", batch=1, seconds=4.0),
+            dict(round=0, model="wide", batch=1, seconds=1.0),
+        ]
+    )
+    est = latency.ratio(timings, "deep", "wide", batch=1)
+    assert est.mean == pytest.approx(4.0) and (est.low, est.high) == (0.0, math.inf)
+    for comparison, threshold in ((">=", 3.1), (">", 1.0), ("<=", 1.0)):
+        judged = Criterion("ratio", "", comparison, threshold, measured=est)
+        assert judged.status == "uncertain"
 
 
 def test_time_call_repeats_until_min_time():

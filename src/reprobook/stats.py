@@ -81,12 +81,13 @@ def mean_ci(
     m = float(x.mean())
     if not np.isfinite(x).all():
         return Estimate(m, m, m, len(x))
-    if len(x) == 1:
-        return Estimate(m, -math.inf, math.inf, 1)
-    half = float(
-        st.t.ppf(0.5 + level / 2, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x))
-    )
-    low, high = m - half, m + half
+    if len(x) == 1:  # no spread: the interval is every value the quantity can take
+        low, high = -math.inf, math.inf
+    else:
+        half = float(
+            st.t.ppf(0.5 + level / 2, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x))
+        )
+        low, high = m - half, m + half
     if bounds is not None:
         low, high = max(low, bounds[0]), min(high, bounds[1])
     return Estimate(m, low, high, len(x))
