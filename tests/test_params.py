@@ -88,6 +88,13 @@ def test_resolve_takes_the_preset_then_explicit_values():
             "parameter 'train_lr' must be float, got True (bool)",
         ),
         ("smoke", {"seeds": 0}, "parameter 'seeds' must be >= 2, got 0"),
+        # YAML's .nan (-p train_lr .nan) is a float that no min or max refuses
+        ("smoke", {"train_lr": float("nan")}, "'train_lr' must be a finite number"),
+        (
+            "smoke",
+            {"truncation_lambdas": [0.1, float("inf")]},
+            "must be a finite number",
+        ),
         (
             "smoke",
             {"growth_depths": []},

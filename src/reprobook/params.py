@@ -23,6 +23,7 @@ from __future__ import annotations
 import ast
 import difflib
 import importlib
+import math
 import re
 from dataclasses import dataclass, field
 from importlib import resources
@@ -234,6 +235,10 @@ def _check_scalar(where: str, name: str, kind: str, value: Any, p: dict) -> Any:
         raise ParameterError(
             f"{where} must be {kind}, got {value!r} ({type(value).__name__}); "
             f"e.g. -p {name} {_example(kind, p)}"
+        )
+    if kind == "float" and not math.isfinite(value):  # NaN passes every min and max
+        raise ParameterError(
+            f"{where} must be a finite number, got {value!r}; e.g. -p {name} {_example(kind, p)}"
         )
     if "choices" in p and value not in p["choices"]:
         raise ParameterError(f"{where} must be one of {p['choices']}, got {value!r}")
