@@ -89,6 +89,44 @@ def test_the_card_sits_under_the_title_and_says_the_verdict_with_every_subclaim(
     assert page.cells[2].source.startswith("**The claim.**")
 
 
+def test_a_failing_run_reads_as_failing_on_its_card():
+    criterion = RECORD["subclaims"][0]["criteria"][0]
+    failing = {
+        **RECORD,
+        "preset": "full",
+        "verdict": "inconclusive",
+        "verdict_reason": "implementation check failed: DP = brute force",
+        "checks": [{"name": "DP = brute force", "status": "not met"}],
+        "subclaims": [
+            {
+                "name": "calibration",
+                "verdict": "not reproduced",
+                "criteria": [
+                    {
+                        **criterion,
+                        "status": "not met",
+                        "measured": {"mean": 0.05, "low": 0.03, "high": 0.07, "n": 2},
+                    }
+                ],
+            }
+        ],
+    }
+    card = pages.verdict_card(failing)
+    assert (
+        "implementation check failed: DP = brute force" in card
+    )  # why, under the verdict
+    assert "FAILED: DP = brute force" in card
+    assert (
+        '<span class="rb-sym">✗</span> <strong>calibration</strong> — not reproduced'
+        in card
+    )
+    assert "✗ W8A8: ours 5.0 pp [3.0, 7.0]" in card
+    assert "rb-scale" not in card  # a full run follows the paper's protocol
+    # without colour, every verdict and every status still has its own symbol
+    assert len(set(summary.SYMBOL.values())) == len(summary.SYMBOL)
+    assert len(set(pages.STATUS_SYMBOL.values())) == len(pages.STATUS_SYMBOL)
+
+
 def test_plumbing_is_folded_and_the_parameters_are_one_compact_table():
     page = pages.reader_page(executed(), RECORD)
     sources = [c.source for c in page.cells]
