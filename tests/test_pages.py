@@ -251,3 +251,18 @@ def test_a_verdict_over_part_of_the_claim_says_how_much_it_covers():
     assert summary.scope_text(whole) == "" and "rb-scope" not in pages.verdict_card(
         whole
     )
+
+
+def test_the_grid_tallies_every_claim_and_shows_what_failed():
+    failed_check = {
+        **RECORD,
+        "notebook": "other",
+        "checks": [{"name": "DP = brute force", "status": "not met"}],
+    }
+    crashed = {"notebook": "broken", "failed": True, "error": "CUDA out of memory"}
+    grid = summary.status_grid([RECORD, failed_check, crashed])
+    assert "<td>✓ 1</td>" in grid and "<td>✗ 1 failed</td>" in grid
+    assert '<td class="rb-no">! failed</td>' in grid and "CUDA out of memory" in grid
+    # over both runs' sub-claims and criteria, not one run's
+    assert "— ✓ reproduced: 2, – not tested: 2." in grid
+    assert "— met: 2, not met: 0, uncertain: 0, not tested: 0." in grid
