@@ -351,6 +351,29 @@ def test_a_new_run_moves_the_earlier_runs_files_aside_and_loses_none(
     assert sorted(p.name for p in (build / "results").iterdir()) == ["a.json"]
 
 
+def test_set_aside_keeps_a_failure_marker_and_two_runs_ended_in_one_second(tmp_path):
+    """A failed run's marker moves with its notebook (a stale one would show a failure the new run
+    did not have), and two earlier runs with the same end time get two folders."""
+    job = runner.Job(
+        tmp_path, "a", {}, tmp_path / "notebooks", tmp_path / "results", "smoke"
+    )
+    job.notebooks.mkdir()
+    job.results.mkdir()
+    kept = []
+    for run in (1, 2):
+        job.output.write_text(f"notebook {run}")
+        marker = job.results / "a.failed.json"
+        marker.write_text(f"failure {run}")
+        for path in (job.output, marker):
+            os.utime(path, (1_700_000_000, 1_700_000_000))  # the same second
+        kept.append(runner.set_aside(job))
+    assert kept[0] != kept[1] and kept[1].name == f"{kept[0].name}-2"
+    for run, folder in enumerate(kept, start=1):
+        assert (folder / "a.failed.json").read_text() == f"failure {run}"
+        assert (folder / "a.ipynb").read_text() == f"notebook {run}"
+    assert list(job.results.iterdir()) == [] and runner.set_aside(job) is None
+
+
 @pytest.mark.parametrize(
     "args, message",
     [
