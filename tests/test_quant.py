@@ -132,6 +132,12 @@ def test_activation_ranges_are_the_calibration_min_max_then_frozen():
     q.net.stem.register_forward_hook(lambda m, i, o: out.setdefault("stem", o))
     q(x)
     assert len(out["stem"].unique()) <= 256
+    # a quantized model put in training mode still never moves its BatchNorm statistics
+    before = {k: v.clone() for k, v in q.net.state_dict().items()}
+    q.train()
+    q(torch.randn(8, 3, 8, 8) * 3)
+    assert not q.net.training
+    assert all(torch.equal(before[k], v) for k, v in q.net.state_dict().items())
 
 
 def test_mixed_precision_quantizes_only_the_named_layers():
