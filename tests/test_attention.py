@@ -134,6 +134,20 @@ def test_forward_equals_the_attention_weights_times_the_values(attention):
     assert torch.allclose(attn.mixer(q, k, v, mask), weights @ v, atol=1e-4)
 
 
+def test_local_attention_sees_its_band_and_the_cls_token_sees_everything():
+    """|i − j| ≤ window, plus row and column 0 (the CLS token) wholly open."""
+    band = A.LocalMixer(window=1, cls=True).band(5, "cpu").int().tolist()
+    assert band == [
+        [1, 1, 1, 1, 1],
+        [1, 1, 1, 0, 0],
+        [1, 1, 1, 1, 0],
+        [1, 0, 1, 1, 1],
+        [1, 0, 0, 1, 1],
+    ]
+    plain = A.LocalMixer(window=1, cls=False).band(5, "cpu")
+    assert plain[0].int().tolist() == [1, 1, 0, 0, 0] and plain[4, 0].item() is False
+
+
 def test_softmax_mixer_is_scaled_dot_product_attention_by_hand():
     g = torch.Generator().manual_seed(0)
     q, k, v = (torch.randn(2, 3, 7, 4, generator=g) for _ in range(3))
