@@ -136,3 +136,17 @@ def test_the_readme_links_follow_the_books_home():
             in readme
         )
     assert f"https://{owner}.github.io/{name}/" in readme
+
+
+def test_every_mutant_still_names_code_and_tests_that_exist():
+    """.ci/mutants breaks the code on purpose to show that the tests can fail; a mutant whose code
+    has changed would silently test nothing (update .ci/mutants.json with the code)."""
+    mutants = json.loads((REPO / ".ci" / "mutants.json").read_text())
+    assert len(mutants) >= 80
+    for m in mutants:
+        assert (REPO / m["file"]).read_text().count(m["old"]) == 1, (
+            m["file"],
+            m["old"],
+        )
+        assert m["new"] != m["old"]
+        assert all((REPO / t).is_file() for t in m["tests"] if t.startswith("tests/"))
