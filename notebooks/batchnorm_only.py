@@ -105,7 +105,7 @@ from IPython.display import display
 from reprobook import data, notebook, plots
 from reprobook.papers.batchnorm_only import sweep, trainable
 from reprobook.stats import Estimate, mean_ci
-from reprobook.units import threshold_text
+from reprobook.units import count, threshold_text
 
 P = notebook.start("batchnorm_only", globals())
 NETS = sweep.Nets.of(P)  # the depth sweep and the width sweep
@@ -424,6 +424,8 @@ text |= {
     "random_margin": threshold_text(P.random_margin, "pp"),
     "learns_accuracy": threshold_text(P.learns_accuracy, "%"),
     **{k: f"{P[k]:g}" for k in ("epochs", "image_size")},
+    "epochs_text": count(P.epochs, "epoch"),
+    "passes": count(P.epochs, "pass", "passes"),
 }
 numbers = sweep.numbers(result, NETS.all, counts, below)
 # not tested at this preset: the results file keeps the numbers outside the verdict
@@ -441,7 +443,7 @@ print(claim.verdict_line())
 # {glue:text}`minutes` minutes; the overall verdict is **{glue:text}`verdict`**.
 # Networks: {glue:text}`nets`; {glue:text}`n_seeds` seeds; {glue:text}`train_examples`
 # training images at {glue:text}`image_size`×{glue:text}`image_size` pixels for
-# {glue:text}`epochs` epoch(s). Mean test accuracy over the networks:
+# {glue:text}`epochs_text`. Mean test accuracy over the networks:
 # {glue:text}`acc_all` with all parameters, {glue:text}`acc_bn` with BatchNorm only,
 # {glue:text}`acc_random` with as many random weights (chance 10%).
 #
@@ -468,7 +470,7 @@ print(claim.verdict_line())
 #
 # **What a `cpu` run can and cannot show.** The `cpu` preset must finish in minutes on
 # two CPU cores, so it trains small CIFAR ResNets on all of CIFAR-10 downsampled to
-# 16×16 pixels, for {glue:text}`epochs` passes over the data ({glue:text}`steps`
+# 16×16 pixels, for {glue:text}`passes` over the data ({glue:text}`steps`
 # optimizer steps per run) with SGD, and tests on the whole test set. That budget can
 # test the paper's robust effects — BN-only far above chance, above the same number of
 # random weights, better when wider. It cannot fairly test the depth trend, which in the

@@ -93,7 +93,7 @@ import numpy as np
 import pandas as pd
 from IPython.display import display
 
-from reprobook import data, models, notebook, plots, train
+from reprobook import data, models, notebook, plots, train, units
 from reprobook.papers.random_pruning import pruning, sweep
 from reprobook.stats import Estimate
 
@@ -374,7 +374,7 @@ text = {
     "params_large": f"{FAMILY[-1][2]:,}",
     "scale": SCALE,
     "seeds": len(SEEDS),
-    "epochs": f"{P.epochs:g}",
+    "epochs": units.count(P.epochs, "epoch"),
     "dense_gate": f"{100 * P.dense_gate:g}",
     "largest_gate": f"{100 * P.largest_dense_gate:g}",
     "pruned_max": f"{pruned.mean:g}",
@@ -424,7 +424,7 @@ print(claim.verdict_line())
 #
 # What a `cpu` run can and cannot show: it trains tiny nets ({glue:text}`family`;
 # {glue:text}`params_small` to {glue:text}`params_large` parameters) on all of CIFAR-10
-# shrunk to 16×16 pixels for {glue:text}`epochs` epochs — a regime where every net is
+# shrunk to 16×16 pixels for {glue:text}`epochs` — a regime where every net is
 # far from converged, so a gap measures how fast a sparse net learns as much as how much
 # it can represent, and the family spans a narrow range of sizes, far below ResNet-20 →
 # 110. A small or uncertain trend there is not evidence against the paper; the

@@ -120,7 +120,7 @@ latency_ratio_min = None  # cpu: 3.1
 import matplotlib.pyplot as plt
 import numpy as np
 
-from reprobook import notebook, plots
+from reprobook import notebook, plots, units
 from reprobook.papers.wide_attention import experiment, sequences
 from reprobook.stats import Estimate
 
@@ -354,7 +354,7 @@ for ax, b in zip(axes[0], P.latency_batches):
     ax.set(ylim=(0, None), ylabel="ms per forward pass")
     ax.set_title(f"batch {b}: deep/wide {latency_ratios[b].mean:.2f}x")
 axes[0, 0].legend()
-threads = f"{P.latency_threads} thread(s) (median and IQR over rounds)"
+threads = f"{units.count(P.latency_threads, 'thread')} (median and IQR over rounds)"
 fig.suptitle(f"CPU inference latency, length {P.latency_length}, {threads}")
 plt.show()
 
@@ -424,11 +424,11 @@ print(claim.verdict_line())
 #   closed-form count), not a trained result: it holds for any weights.
 # - *Faster on CPU* ({glue:text}`verdict_faster_on_cpu`): deep/wide latency
 #   {glue:text}`lat_small` at batch {glue:text}`batch_small` and {glue:text}`lat_big` at
-#   batch {glue:text}`batch_big`, {glue:text}`threads` CPU thread(s) (paper: 3.1×).
+#   batch {glue:text}`batch_big`, {glue:text}`threads` (paper: 3.1×).
 #
 # What a `cpu` run can and cannot show. It trains small models (width
 # {glue:text}`width`, {glue:text}`heads` heads of dimension {glue:text}`d_head`, on
-# {glue:text}`train_threads` CPU thread(s)) for {glue:text}`steps` steps on scaled-down
+# {glue:text}`train_threads`) for {glue:text}`steps` steps on scaled-down
 # ListOps (depth {glue:text}`listops_depth`, lengths under
 # {glue:text}`listops_max_length` instead of 500–2000) and on CIFAR-10 at
 # {glue:text}`image_pixels` pixels — far shorter sequences and budgets than LRA, so the

@@ -182,7 +182,7 @@ def test_the_run_says_what_earlier_holds(tmp_path, monkeypatch, capsys):
         (tmp_path / "earlier" / stamp).mkdir(parents=True)
         (tmp_path / "earlier" / stamp / "a.json").write_bytes(b"x" * 300_000)
     note = runner.earlier_note(tmp_path)
-    assert "keeps 2 earlier run(s), 0.6 MB" in note and "delete" in note
+    assert "keeps 2 earlier runs, 0.6 MB" in note and "delete" in note
     monkeypatch.setattr(runner, "load_datasets", lambda names, r: None)
     monkeypatch.setattr(
         runner, "execute", lambda job: runner.RunOutcome(job.name, job.output, 0.0)
@@ -190,7 +190,7 @@ def test_the_run_says_what_earlier_holds(tmp_path, monkeypatch, capsys):
     cli.main(
         ["run", "residual_expansion", "--preset", "smoke", "--build", str(tmp_path)]
     )
-    assert "keeps 2 earlier run(s)" in capsys.readouterr().out
+    assert "keeps 2 earlier runs" in capsys.readouterr().out
 
 
 def test_papermill_typo_fails_in_the_first_cell(tmp_path):

@@ -82,3 +82,15 @@ def test_requirement_text_reads_in_the_criterions_unit():
     assert units.requirement_text(">=", 0.45, "%") == "≥ 45%"
     assert units.requirement_text("<", 0.0, "pp per doubling") == "< 0 pp per doubling"
     assert units.requirement_text("<=", -0.5, "") == "≤ −0.5"
+
+
+def test_a_count_takes_its_noun_in_the_right_number():
+    from reprobook.units import count
+
+    assert count(1, "epoch") == "1 epoch" and count(3, "epoch") == "3 epochs"
+    assert count(2.5, "epoch") == "2.5 epochs" and count(1.0, "epoch") == "1 epoch"
+    assert (
+        count(1, "pass", "passes") == "1 pass"
+        and count(2, "pass", "passes") == "2 passes"
+    )
+    assert count("all", "CPU thread") == "all CPU threads"

@@ -418,8 +418,9 @@ class Claim:
         )
         checks = ""
         if self.checks:
-            failed = self.failed_checks()
-            checks = f" [checks: {'FAILED ' + ', '.join(failed) if failed else f'all {len(self.checks)} passed'}]"
+            failed, n = self.failed_checks(), len(self.checks)
+            passed = f"all {n} passed" if n > 1 else "1 passed"
+            checks = f" [checks: {'FAILED ' + ', '.join(failed) if failed else passed}]"
         timed = [s.name for s in self.subclaims if s.timed and not s.untested]
         if not timed:
             return f"VERDICT {self.notebook}: {self.verdict()} ({parts}){checks}"

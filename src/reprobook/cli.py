@@ -21,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import __version__, allocator, params
+from . import __version__, allocator, params, units
 from .runner import phases, side_by_side_env
 
 SMOKE_NOTE = "smoke preset: a plumbing check, not a verdict"
@@ -77,9 +77,7 @@ def plan_line(group: list[str], at_once: int) -> str:
     """One phase of a ``--jobs`` run, in words."""
     if at_once > 1:
         threads = side_by_side_env(at_once)["REPROBOOK_THREADS"]
-        return (
-            f"{', '.join(group)}: {at_once} at a time, {threads} torch thread(s) each"
-        )
+        return f"{', '.join(group)}: {at_once} at a time, {units.count(int(threads), 'torch thread')} each"
     return f"then {', '.join(group)}: one at a time, every core (judged on wall-clock times)"
 
 

@@ -124,6 +124,8 @@ def verdict_card(record: dict[str, Any], others: list[dict[str, Any]] = ()) -> s
             f"FAILED: {_e(', '.join(failed))}"
             if failed
             else f"all {len(checks)} passed"
+            if len(checks) > 1
+            else "1 passed"
         )
         lines.append(
             f'<p class="rb-checks">Implementation checks (they gate the verdict, they are not '

@@ -33,6 +33,7 @@ from typing import Any
 
 from . import data, locks, params
 from .data import make_writable_folder
+from .units import count
 
 
 class BuildFolderError(OSError):
@@ -365,7 +366,7 @@ def earlier_note(build: Path) -> str | None:
         return None
     size = sum(f.stat().st_size for run in runs for f in run.rglob("*") if f.is_file())
     return (
-        f"{earlier}/ keeps {len(runs)} earlier run(s), {size / 1e6:.1f} MB: "
+        f"{earlier}/ keeps {count(len(runs), 'earlier run')}, {size / 1e6:.1f} MB: "
         "delete the ones you no longer need (no run deletes them)"
     )
 

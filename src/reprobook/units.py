@@ -83,6 +83,15 @@ def requirement_text(comparison: str, threshold: float, unit: str = "") -> str:
 NO_BREAK = "\u00a0"
 
 
+def count(n: float | str, noun: str, plural: str | None = None) -> str:
+    """``n`` with its noun in the right number: "1 epoch", "3 epochs", "2.5 epochs", and for a
+    word such as "all", "all CPU threads"."""
+    many = plural or f"{noun}s"
+    if isinstance(n, str):
+        return f"{n} {many}"
+    return f"{n:g} {noun if n == 1 else many}"
+
+
 def unbroken(text: str) -> str:
     """``text`` with no-break spaces, so that a short phrase ("≥ 45%", "within ±1 pp") never wraps
     between a symbol and its number in a narrow table cell."""

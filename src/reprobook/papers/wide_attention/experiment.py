@@ -20,7 +20,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from ... import latency, plots, stats, train
+from ... import latency, plots, stats, train, units
 from ...stats import Estimate
 from . import attention, sequences
 from .sequences import SequenceData
@@ -374,12 +374,12 @@ def scale(P) -> dict[str, object]:
         width=per_task("d_model"),
         steps=per_task("steps"),
         d_head=P.d_head,
-        train_threads=P.train_threads or "all",
+        train_threads=units.count(P.train_threads or "all", "CPU thread"),
         listops_depth=P.listops_max_depth,
         listops_max_length=P.listops_max_length,
         image_pixels=f"{P.image_size}×{P.image_size}",
         attention_count=len(P.attention_types),
         batch_small=min(P.latency_batches),
         batch_big=max(P.latency_batches),
-        threads=P.latency_threads,
+        threads=units.count(P.latency_threads, "CPU thread"),
     )
