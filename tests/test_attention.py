@@ -612,7 +612,7 @@ def test_the_prose_facts_of_the_cpu_preset():
         facts["heads"],
         facts["d_head"],
         facts["train_threads"],
-    ) == ("64", 8, 16, 1)
+    ) == ("64", 8, 16, "1 CPU thread")
     assert (facts["listops_depth"], facts["listops_max_length"]) == (4, 48)
     assert (facts["image_pixels"], facts["deep_shape"], facts["steps"]) == (
         "8×8",
