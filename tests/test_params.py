@@ -88,6 +88,8 @@ def test_resolve_takes_the_preset_then_explicit_values():
             "parameter 'train_lr' must be float, got True (bool)",
         ),
         ("smoke", {"seeds": 0}, "parameter 'seeds' must be >= 2, got 0"),
+        ("smoke", {"seeds": 1000}, "parameter 'seeds' must be <= 20, got 1000"),
+        ("smoke", {"seeds": True}, "parameter 'seeds' must be int, got True (bool)"),
         # YAML's .nan (-p train_lr .nan) is a float that no min or max refuses
         ("smoke", {"train_lr": float("nan")}, "'train_lr' must be a finite number"),
         (
@@ -283,3 +285,8 @@ def test_no_preset_can_judge_from_a_single_seed(name):
             assert p.get("min", 0) >= 2, f"{name}: {param} must have min: 2"
             with pytest.raises(ParameterError, match=f"'{param}' must be >= 2"):
                 params.resolve(name, "smoke", {param: 1})
+
+
+def test_a_form_counts_from_n_1():
+    """6n+2 is 8, 14, 20, ...: not 2 (n = 0), whatever the parameter's min says."""
+    assert [v for v in range(0, 21) if params._has_form(v, "6n+2")] == [8, 14, 20]
