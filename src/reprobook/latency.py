@@ -154,9 +154,8 @@ def ratio(
     logs = np.mean([np.log((t[s] / t[f]).to_numpy()) for s, f in pairs], axis=0)
     r = np.exp(logs)
     point = float(np.median(r))
-    if (
-        len(r) < 2
-    ):  # one round has no spread to build an interval from: a ratio lies in (0, ∞)
+    # one round has no spread to build an interval from: a ratio lies in (0, ∞)
+    if len(r) < 2:
         return Estimate(point, 0.0, math.inf, len(r))
     rng = np.random.default_rng(seed)
     draws = np.median(r[rng.integers(0, len(r), (resamples, len(r)))], axis=1)
