@@ -42,7 +42,7 @@ import pandas as pd
 
 from . import provenance
 from .stats import Estimate
-from .units import measured_text, requirement_text, unit_of
+from .units import measured_text, passed_text, requirement_text, unit_of
 
 VERDICTS = ("reproduced", "partially reproduced", "not reproduced", "inconclusive")
 NOT_TESTED = "not tested"
@@ -418,8 +418,8 @@ class Claim:
         )
         checks = ""
         if self.checks:
-            failed, n = self.failed_checks(), len(self.checks)
-            passed = f"all {n} passed" if n > 1 else "1 passed"
+            failed = self.failed_checks()
+            passed = passed_text(len(self.checks))
             checks = f" [checks: {'FAILED ' + ', '.join(failed) if failed else passed}]"
         timed = [s.name for s in self.subclaims if s.timed and not s.untested]
         if not timed:

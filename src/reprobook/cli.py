@@ -307,12 +307,10 @@ def _set_aside(candidate: Path) -> Path | None:
     ``<candidate>-<its time>/`` so that this run never overwrites it; returns where, or None."""
     if not candidate.is_dir() or not any(candidate.iterdir()):
         return None
+    from .data import first_free, stamp
+
     ended = max(path.stat().st_mtime for path in candidate.iterdir())
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(ended))
-    kept, copy = candidate.with_name(f"{candidate.name}-{stamp}"), 1
-    while kept.exists():
-        copy += 1
-        kept = candidate.with_name(f"{candidate.name}-{stamp}-{copy}")
+    kept = first_free(candidate.with_name(f"{candidate.name}-{stamp(ended)}"))
     candidate.replace(kept)
     return kept
 

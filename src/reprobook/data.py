@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -329,6 +330,21 @@ def make_writable_folder(folder: Path) -> None:
     probe = folder / ".write-test"
     probe.write_text("")
     probe.unlink()
+
+
+def stamp(seconds: float) -> str:
+    """A UTC time as folder names carry it: ``20261207T071200Z``."""
+    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(seconds))
+
+
+def first_free(folder: Path) -> Path:
+    """``folder``, or ``folder-2``, ``folder-3``, ... : the first name nothing holds yet (two runs
+    that ended in the same second keep two folders)."""
+    free, copy = folder, 1
+    while free.exists():
+        copy += 1
+        free = folder.with_name(f"{folder.name}-{copy}")
+    return free
 
 
 def save_npz_atomic(path: Path, compressed: bool = True, **arrays: np.ndarray) -> Path:

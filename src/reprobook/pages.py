@@ -28,7 +28,7 @@ from .summary import (  # one colour and symbol per verdict, for the card and th
     scope_text,
     shared_text,
 )
-from .units import measured_text, requirement_text, unbroken, unit_of
+from .units import measured_text, passed_text, requirement_text, unbroken, unit_of
 
 STATUS_SYMBOL = {"met": "✓", "not met": "✗", "uncertain": "?", "not tested": "–"}
 # Absolute paths of two or more parts (not a ratio such as 1/L or λ=1/√L): /home/me/x, /tmp/a/b.json
@@ -121,11 +121,7 @@ def verdict_card(record: dict[str, Any], others: list[dict[str, Any]] = ()) -> s
     if checks:
         failed = [c["name"] for c in checks if c["status"] != "met"]
         state = (
-            f"FAILED: {_e(', '.join(failed))}"
-            if failed
-            else f"all {len(checks)} passed"
-            if len(checks) > 1
-            else "1 passed"
+            f"FAILED: {_e(', '.join(failed))}" if failed else passed_text(len(checks))
         )
         lines.append(
             f'<p class="rb-checks">Implementation checks (they gate the verdict, they are not '

@@ -345,12 +345,9 @@ def set_aside(job: Job) -> Path | None:
     if not found:
         return None
     ended = max(path.stat().st_mtime for path in found)
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(ended))
-    earlier = job.results.parent / "earlier"
-    folder, copy = earlier / f"{stamp}-{job.name}", 1
-    while folder.exists():  # two runs of one notebook within a second
-        copy += 1
-        folder = earlier / f"{stamp}-{job.name}-{copy}"
+    folder = data.first_free(
+        job.results.parent / "earlier" / f"{data.stamp(ended)}-{job.name}"
+    )
     folder.mkdir(parents=True)
     for path in found:
         path.replace(folder / path.name)  # one build folder: one file system

@@ -92,6 +92,11 @@ def count(n: float | str, noun: str, plural: str | None = None) -> str:
     return f"{n:g} {noun if n == 1 else many}"
 
 
+def passed_text(n: int) -> str:
+    """How ``n`` passed checks read: "1 passed", "all 3 passed"."""
+    return f"all {n} passed" if n > 1 else "1 passed"
+
+
 def unbroken(text: str) -> str:
     """``text`` with no-break spaces, so that a short phrase ("≥ 45%", "within ±1 pp") never wraps
     between a symbol and its number in a narrow table cell."""
