@@ -385,6 +385,32 @@ def test_a_subclaim_not_tested_at_a_preset_is_declared_and_left_out():
     assert other.tested("b")
 
 
+@pytest.mark.parametrize(
+    "text, n, reads",
+    [
+        ("{n:count:epoch}", 1, "1 epoch"),
+        ("{n:count:epoch}", 3, "3 epochs"),
+        ("{n:count:epoch}", 0.5, "0.5 epochs"),
+        ("{n:count:index:indices}", 2, "2 indices"),
+        ("{n:g} and {n:.0%}", 0.5, "0.5 and 50%"),
+    ],
+)
+def test_preset_texts_put_nouns_in_the_right_number(text, n, reads):
+    spec = {
+        "title": "T",
+        "statement": "S",
+        "subclaims": [
+            {
+                "name": "a",
+                "not_tested": {"cpu": text},
+                "criteria": [{"name": "x", "require": "> 0"}],
+            }
+        ],
+    }
+    claim = declared({"preset": "cpu", "n": n}, spec)
+    assert claim.subclaims[0].not_tested == reads
+
+
 def test_a_criterion_not_tested_at_a_preset_is_measured_shown_and_not_judged():
     spec = {
         "title": "T",

@@ -42,7 +42,7 @@ import pandas as pd
 
 from . import provenance
 from .stats import Estimate
-from .units import measured_text, passed_text, requirement_text, unit_of
+from .units import count, measured_text, passed_text, requirement_text, unit_of
 
 VERDICTS = ("reproduced", "partially reproduced", "not reproduced", "inconclusive")
 NOT_TESTED = "not tested"
@@ -154,6 +154,19 @@ def combine(verdicts: list[str]) -> str:
     return "partially reproduced"
 
 
+class _PresetFormatter(string.Formatter):
+    """``str.format`` plus one spec for nouns in the right number: ``{epochs:count:epoch}`` →
+    "1 epoch", "3 epochs" (``{n:count:index:indices}`` names an irregular plural)."""
+
+    def format_field(self, value: Any, spec: str) -> str:
+        if spec.startswith("count:"):
+            return count(value, *spec.split(":")[1:3])
+        return super().format_field(value, spec)
+
+
+_PRESET_TEXT = _PresetFormatter()
+
+
 def _fields(text: Any) -> set[str]:
     """The names a format string refers to: ``">= {bar}"`` → ``{"bar"}``."""
     names = {f for _, f, _, _ in string.Formatter().parse(str(text)) if f}
@@ -213,7 +226,9 @@ class Claim:
                 hits = [text[v] for v in (extra or {}).values() if v in text]
                 text = hits[0] if hits else text.get("*")
             return (
-                str(text).format(**values, **(extra or {})) if text is not None else ""
+                _PRESET_TEXT.format(str(text), **values, **(extra or {}))
+                if text is not None
+                else ""
             )
 
         def criteria(entries: list[dict[str, Any]]) -> list[Criterion]:
