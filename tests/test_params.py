@@ -1,5 +1,6 @@
 import ast
 import json
+import shlex
 from pathlib import Path
 
 import pytest
@@ -290,3 +291,29 @@ def test_no_preset_can_judge_from_a_single_seed(name):
 def test_a_form_counts_from_n_1():
     """6n+2 is 8, 14, 20, ...: not 2 (n = 0), whatever the parameter's min says."""
     assert [v for v in range(0, 21) if params._has_form(v, "6n+2")] == [8, 14, 20]
+
+
+@pytest.mark.parametrize("notebook", params.notebooks())
+def test_every_example_an_error_gives_is_accepted_as_typed(notebook):
+    spec = params.load_spec(notebook)
+    for name in spec.parameters:
+        text = shlex.split(params._cli_example(spec, name))[
+            0
+        ]  # what the shell passes on
+        params.check_value(spec, name, params.parse_cli_value(text))
+
+
+@pytest.mark.parametrize(
+    "overrides, example",
+    [
+        ({"settings": "W9A9"}, "e.g. -p settings '[W8A8, W6A6, W4A8, W4A4]'"),
+        ({"settings": ["W9"]}, "e.g. -p settings '[W8A8, W6A6, W4A8, W4A4]'"),
+        ({"mp_bits": [4, "x"]}, "e.g. -p mp_bits '[2, 3, 4, 6, 8]'"),
+        ({"low_setting": 4}, "e.g. -p low_setting W4A4"),
+        ({"seeds": "two"}, "e.g. -p seeds 2"),
+    ],
+)
+def test_a_bad_value_is_answered_with_a_valid_one_of_its_kind(overrides, example):
+    with pytest.raises(ParameterError) as err:
+        params.resolve("zeroq", "cpu", overrides)
+    assert str(err.value).endswith(example)

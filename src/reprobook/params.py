@@ -25,6 +25,8 @@ import difflib
 import importlib
 import math
 import re
+import shlex
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -199,20 +201,24 @@ def check_value(spec: Spec, name: str, value: Any) -> Any:
     p = spec.parameters[name]
     kind = p["type"]
     where = f"{spec.notebook}: parameter {name!r}"
+
+    def example() -> str:  # built only for an error message
+        return f"e.g. -p {name} {_cli_example(spec, name)}"
+
     if kind.startswith("list["):
         if not isinstance(value, (list, tuple)) or not value:
             raise ParameterError(
                 f"{where} must be a non-empty {kind}, got {value!r} ({type(value).__name__}); "
-                f"e.g. -p {name} '[{_example(kind[5:-1], p)}]'"
+                f"{example()}"
             )
         items = [
-            _check_scalar(f"{where}[{i}]", name, kind[5:-1], v, p)
+            _check_scalar(f"{where}[{i}]", kind[5:-1], v, p, example)
             for i, v in enumerate(value)
         ]
         if len(set(items)) < p.get("distinct", 1):
             raise ParameterError(
                 f"{where} needs at least {p['distinct']} different values to compare, "
-                f"got {value!r}; e.g. -p {name} '[{_list_example(kind[5:-1], p)}]'"
+                f"got {value!r}; {example()}"
             )
         missing = [v for v in p.get("includes", []) if v not in items]
         if missing:
@@ -221,10 +227,12 @@ def check_value(spec: Spec, name: str, value: Any) -> Any:
                 f"missing {missing}"
             )
         return items
-    return _check_scalar(where, name, kind, value, p)
+    return _check_scalar(where, kind, value, p, example)
 
 
-def _check_scalar(where: str, name: str, kind: str, value: Any, p: dict) -> Any:
+def _check_scalar(
+    where: str, kind: str, value: Any, p: dict, example: Callable[[], str]
+) -> Any:
     expected = TYPES[kind]
     ok = isinstance(value, expected) and not (
         kind != "bool" and isinstance(value, bool)
@@ -233,12 +241,11 @@ def _check_scalar(where: str, name: str, kind: str, value: Any, p: dict) -> Any:
         value, ok = float(value), True
     if not ok:
         raise ParameterError(
-            f"{where} must be {kind}, got {value!r} ({type(value).__name__}); "
-            f"e.g. -p {name} {_example(kind, p)}"
+            f"{where} must be {kind}, got {value!r} ({type(value).__name__}); {example()}"
         )
     if kind == "float" and not math.isfinite(value):  # NaN passes every min and max
         raise ParameterError(
-            f"{where} must be a finite number, got {value!r}; e.g. -p {name} {_example(kind, p)}"
+            f"{where} must be a finite number, got {value!r}; {example()}"
         )
     if "choices" in p and value not in p["choices"]:
         raise ParameterError(f"{where} must be one of {p['choices']}, got {value!r}")
@@ -252,7 +259,9 @@ def _check_scalar(where: str, name: str, kind: str, value: Any, p: dict) -> Any:
             f"e.g. {', '.join(str(v) for v in _form_examples(p['form']))}"
         )
     if "pattern" in p and not re.fullmatch(p["pattern"], value):
-        raise ParameterError(f"{where} must match {p['pattern']!r}, got {value!r}")
+        raise ParameterError(
+            f"{where} must match {p['pattern']!r}, got {value!r}; {example()}"
+        )
     return value
 
 
@@ -274,24 +283,25 @@ def _form_examples(form: str) -> list[int]:
     return [a * n + b for n in (1, 2, 3, 5)]
 
 
-def _list_example(kind: str, p: dict) -> str:
-    """Two valid, different items: what a list that must compare values could hold."""
-    if "form" in p:
-        return ", ".join(str(v) for v in _form_examples(p["form"])[:2])
-    if "choices" in p and len(p["choices"]) > 1:
-        return ", ".join(repr(c) for c in p["choices"][:2])
-    return {
-        "int": "1, 2",
-        "float": "0.1, 0.2",
-        "str": "'a', 'b'",
-        "bool": "True, False",
-    }[kind]
-
-
-def _example(kind: str, p: dict) -> str:
-    if "choices" in p:
-        return repr(p["choices"][0])
-    return {"int": "3", "float": "0.1", "str": "'text'", "bool": "True"}[kind]
+def _cli_example(spec: Spec, name: str) -> str:
+    """A value of parameter ``name`` that passes every rule, as ``-p`` reads it: the default
+    preset's (``3``, ``W4A4``, ``'[W8A8, W4A4]'``)."""
+    presets = [spec.presets[DEFAULT_PRESET]] if DEFAULT_PRESET in spec.presets else []
+    presets += list(spec.presets.values())
+    if presets:
+        value = presets[0][name]
+    else:  # a spec without presets (tests): a value of the right type
+        p = spec.parameters[name]
+        item = (
+            p["choices"][0]
+            if "choices" in p
+            else {"int": 3, "float": 0.1}.get(
+                p["type"].removeprefix("list[").removesuffix("]"), "text"
+            )
+        )
+        value = [item] if p["type"].startswith("list[") else item
+    text = yaml.safe_dump(value, default_flow_style=True, width=10_000)
+    return shlex.quote(text.strip().removesuffix("...").strip())
 
 
 def resolve(
