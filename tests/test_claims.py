@@ -122,6 +122,8 @@ def test_uncertain_only_is_inconclusive_and_claim_gates_override_everything():
     )
     gated.measure("sanity", Estimate.point(0.0))
     assert gated.verdict() == "inconclusive"
+    assert gated.verdict_reason() == "sanity gate not met: sanity"
+    assert gated.verdict_line().endswith("[sanity gate not met: sanity]")
 
 
 def test_combine():
@@ -459,6 +461,26 @@ def test_a_criterion_not_tested_at_a_preset_is_measured_shown_and_not_judged():
     other.measure("slope m", Estimate(-0.5, -0.9, -0.1, 3))
     other.measure("z", Estimate(0.5, 0.1, 0.9, 3))
     assert other.subclaim_verdicts() == {"a": "partially reproduced", "b": "reproduced"}
+
+
+def test_a_claim_with_nothing_tested_at_its_preset_is_inconclusive_and_says_why():
+    spec = {
+        "title": "T",
+        "statement": "S",
+        "subclaims": [
+            {
+                "name": "a",
+                "not_tested": {"cpu": "too short"},
+                "criteria": [{"name": "x", "require": "> 0"}],
+            }
+        ],
+    }
+    claim = declared({"preset": "cpu"}, spec)
+    claim.measure("x", Estimate(0.5, 0.4, 0.6, 3))  # measured and shown, not judged
+    assert claim.subclaim_verdicts() == {"a": "not tested"}
+    assert claim.verdict() == "inconclusive"
+    assert claim.verdict_reason() == "nothing is tested at this preset"
+    assert "inconclusive" in claim.verdict_line()
 
 
 def test_a_failed_check_makes_the_claim_inconclusive_whatever_the_evidence():

@@ -364,8 +364,12 @@ class Claim:
     def failed_checks(self) -> list[str]:
         return [c.name for c in self.checks if c.status != "met"]
 
+    def failed_gates(self) -> list[str]:
+        """The claim-level sanity gates not met (e.g. a reference model that did not learn)."""
+        return [g.name for g in self.gates if g.status != "met"]
+
     def subclaim_verdicts(self) -> dict[str, str]:
-        blocked = self.failed_checks() or any(g.status != "met" for g in self.gates)
+        blocked = self.failed_checks() or self.failed_gates()
         return {
             s.name: NOT_TESTED
             if s.untested
@@ -382,9 +386,8 @@ class Claim:
         """Why the verdict is what it is, when that is not the sub-claims' own verdicts."""
         if self.failed_checks():
             return f"implementation check failed: {', '.join(self.failed_checks())}"
-        failed_gates = [g.name for g in self.gates if g.status != "met"]
-        if failed_gates:
-            return f"sanity gate not met: {', '.join(failed_gates)}"
+        if self.failed_gates():
+            return f"sanity gate not met: {', '.join(self.failed_gates())}"
         if all(s.untested for s in self.subclaims):
             return "nothing is tested at this preset"
         return ""
@@ -436,6 +439,8 @@ class Claim:
             failed = self.failed_checks()
             passed = passed_text(len(self.checks))
             checks = f" [checks: {'FAILED ' + ', '.join(failed) if failed else passed}]"
+        if self.failed_gates():  # why every sub-claim reads inconclusive
+            checks += f" [sanity gate not met: {', '.join(self.failed_gates())}]"
         timed = [s.name for s in self.subclaims if s.timed and not s.untested]
         if not timed:
             return f"VERDICT {self.notebook}: {self.verdict()} ({parts}){checks}"
