@@ -186,6 +186,20 @@ def test_the_summary_says_which_run_times_were_measured_on_a_shared_machine():
     assert "- Run time: " in page and "(beside up to 1 other run)\n" in page
 
 
+def test_the_summary_names_a_threshold_moved_away_from_its_preset():
+    assert "Thresholds overridden" not in render_summary([RESULT])
+    moved = {
+        **RESULT,
+        "preregistration": {
+            "overridden_thresholds": {"tolerance": {"preset": 1e-10, "run": 0.001}}
+        },
+    }
+    assert (
+        f"**Thresholds overridden in {RESULT['notebook']}:** tolerance 1e-10 → 0.001 "
+        "(not the pre-registered values)." in render_summary([moved])
+    )
+
+
 def test_render_summary_unknown_citation_key_is_not_cited():
     page = render_summary([RESULT], bib_keys={"other"})
     assert "{cite}" not in page and "dherin2025residual" in page

@@ -267,3 +267,19 @@ def test_the_grid_tallies_every_claim_and_shows_what_failed():
     # over both runs' sub-claims and criteria, not one run's
     assert "— ✓ reproduced: 2, – not tested: 2." in grid
     assert "— met: 2, not met: 0, uncertain: 0, not tested: 0." in grid
+
+
+def test_the_card_says_when_a_run_moved_a_threshold_away_from_its_preset():
+    assert "pre-registered" not in pages.verdict_card(RECORD)
+    moved = {
+        **RECORD,
+        "preregistration": {
+            "overridden_thresholds": {"w8a8_margin": {"preset": 0.01, "run": 0.05}}
+        },
+    }
+    card = pages.verdict_card(moved)
+    assert (
+        "Not the pre-registered criteria: this run set w8a8_margin 0.01 → 0.05" in card
+    )
+    # above the sub-claims, where the verdict is read
+    assert card.index("pre-registered") < card.index("rb-subclaims")

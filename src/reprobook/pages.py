@@ -25,6 +25,7 @@ from .summary import (  # one colour and symbol per verdict, for the card and th
     CSS,
     SYMBOL,
     lossy_data_text,
+    overridden_text,
     scope_text,
     shared_text,
 )
@@ -104,6 +105,12 @@ def verdict_card(record: dict[str, Any], others: list[dict[str, Any]] = ()) -> s
         lines.append(
             f'<p class="rb-scope">The verdict covers {_e(scope)}; the others are marked – with '
             "the reason, declared before the run.</p>"
+        )
+    overridden = overridden_text(record)
+    if overridden:  # judged against thresholds other than the pre-registered ones
+        lines.append(
+            f'<p class="rb-reason">Not the pre-registered criteria: this run set {_e(overridden)} '
+            "(preset value → this run's), and its verdict is judged against them.</p>"
         )
     lines.append('<ul class="rb-subclaims">')
     for sub in record["subclaims"]:

@@ -149,6 +149,13 @@ CSS = {
 }
 
 
+def overridden_text(r: dict) -> str:
+    """The thresholds a run set away from its preset's pre-registered values (``-p real_margin
+    0.05``): "real_margin 0.02 → 0.05"; "" where every threshold is the preset's."""
+    changes = (r.get("preregistration") or {}).get("overridden_thresholds") or {}
+    return ", ".join(f"{k} {v['preset']} → {v['run']}" for k, v in changes.items())
+
+
 def scope_text(r: dict) -> str:
     """How much of the claim a verdict covers where the preset left sub-claims untested: "3 of 5
     sub-claims tested at this preset"; "" where all or none were tested (none: the verdict is
@@ -384,19 +391,13 @@ def render_summary(
             f"**Mixed presets:** these results come from runs at {', '.join(presets)}.",
             "",
         ]
-    overridden = {
-        r["notebook"]: r["preregistration"]["overridden_thresholds"]
-        for r in results
-        if (r.get("preregistration") or {}).get("overridden_thresholds")
-    }
-    for name, changes in overridden.items():
-        text = ", ".join(
-            f"`{k}` {v['preset']} → {v['run']}" for k, v in changes.items()
-        )
-        lines += [
-            f"**Thresholds overridden in {name}:** {text} (not the pre-registered values).",
-            "",
-        ]
+    for r in results:
+        if overridden_text(r):
+            lines += [
+                f"**Thresholds overridden in {r['notebook']}:** {overridden_text(r)} "
+                "(not the pre-registered values).",
+                "",
+            ]
     rows = []
     for r in results:
         if r.get("failed"):
