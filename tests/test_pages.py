@@ -1,8 +1,10 @@
 """What a reader sees: the verdict card, the compact parameters, folded plumbing, no machine paths."""
 
+import hashlib
+
 import nbformat
 
-from reprobook import pages, summary
+from reprobook import pages, params, summary
 
 RECORD = {
     "notebook": "zeroq",
@@ -283,3 +285,26 @@ def test_the_card_says_when_a_run_moved_a_threshold_away_from_its_preset():
     )
     # above the sub-claims, where the verdict is read
     assert card.index("pre-registered") < card.index("rb-subclaims")
+
+
+def test_the_card_says_when_the_criteria_changed_after_the_run():
+    spec = params.spec_path("zeroq").read_bytes()
+    same = {**RECORD, "preregistration": {"sha256": hashlib.sha256(spec).hexdigest()}}
+    assert "changed since" not in pages.verdict_card(same)
+    other = {
+        **RECORD,
+        "preregistration": {"sha256": hashlib.sha256(spec + b"#").hexdigest()},
+        "provenance": {**RECORD["provenance"], "git_commit": "abcdef123456"},
+    }
+    assert (
+        "The preset file that declares this claim's criteria has changed since this run: the "
+        "run was judged against the file at commit abcdef1, not the one in this book."
+        in pages.verdict_card(other)
+    )
+    line = pages.record_line([{**other, "preset": "gpu"}])
+    assert "commit abcdef1, criteria changed since)" in line
+    assert "changed since" not in pages.record_line([{**same, "preset": "gpu"}])
+    assert (
+        "**zeroq:** The preset file that declares this claim's criteria has changed"
+        in summary.render_summary([other])
+    )

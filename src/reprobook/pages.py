@@ -24,6 +24,8 @@ from . import params
 from .summary import (  # one colour and symbol per verdict, for the card and the grid
     CSS,
     SYMBOL,
+    criteria_changed,
+    criteria_changed_text,
     lossy_data_text,
     overridden_text,
     scope_text,
@@ -60,6 +62,7 @@ def record_line(others: list[dict[str, Any]]) -> str:
             f"<code>{_e(r.get('preset', '?'))}</code> {SYMBOL.get(r.get('verdict'), '')} "
             f"<strong>{_e(r.get('verdict', '?'))}</strong> ({_e(where)}"
             + (f", commit {_e(commit)}" if commit else "")
+            + (", criteria changed since" if criteria_changed(r) else "")
             + ")"
         )
     return (
@@ -106,6 +109,8 @@ def verdict_card(record: dict[str, Any], others: list[dict[str, Any]] = ()) -> s
             f'<p class="rb-scope">The verdict covers {_e(scope)}; the others are marked – with '
             "the reason, declared before the run.</p>"
         )
+    if criteria_changed_text(record):
+        lines.append(f'<p class="rb-reason">{_e(criteria_changed_text(record))}</p>')
     overridden = overridden_text(record)
     if overridden:  # judged against thresholds other than the pre-registered ones
         lines.append(

@@ -7,6 +7,7 @@ markdown page with an overall table and one section per notebook.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
@@ -154,6 +155,29 @@ def overridden_text(r: dict) -> str:
     0.05``): "real_margin 0.02 → 0.05"; "" where every threshold is the preset's."""
     changes = (r.get("preregistration") or {}).get("overridden_thresholds") or {}
     return ", ".join(f"{k} {v['preset']} → {v['run']}" for k, v in changes.items())
+
+
+def criteria_changed(r: dict) -> bool:
+    """Whether the claim's preset file (its criteria) differs from the one this run declared: the
+    SHA-256 it recorded against the file as it is now. False where the run recorded none."""
+    recorded = (r.get("preregistration") or {}).get("sha256")
+    try:
+        now = hashlib.sha256(params.spec_path(r["notebook"]).read_bytes()).hexdigest()
+    except (OSError, KeyError):
+        return False
+    return bool(recorded) and recorded != now
+
+
+def criteria_changed_text(r: dict) -> str:
+    """A sentence for a run whose criteria file has changed since, naming the run's commit; ""."""
+    if not criteria_changed(r):
+        return ""
+    commit = str((r.get("provenance") or {}).get("git_commit") or "")[:7]
+    at = f" at commit {commit}" if commit else ""
+    return (
+        f"The preset file that declares this claim's criteria has changed since this run: the run "
+        f"was judged against the file{at}, not the one in this book."
+    )
 
 
 def scope_text(r: dict) -> str:
@@ -398,6 +422,8 @@ def render_summary(
                 "(not the pre-registered values).",
                 "",
             ]
+        if criteria_changed_text(r):
+            lines += [f"**{r['notebook']}:** {criteria_changed_text(r)}", ""]
     rows = []
     for r in results:
         if r.get("failed"):
