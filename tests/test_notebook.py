@@ -208,3 +208,18 @@ def test_signed_table_writes_the_typographic_minus_and_keeps_other_cells():
     assert list(shown["runs"]) == [3, 4] and list(shown["name"]) == ["ResNet-8", "erk"]
     assert notebook.signed_table(frame, 1)["mean"][0] == "−0.5"
     assert frame["mean"][0] == -0.4812  # display only: the numbers are untouched
+
+
+def test_start_prints_the_scale_and_the_hardware_in_words(monkeypatch, capsys):
+    monkeypatch.setattr(notebook.data, "load", lambda name: None)  # no data needed here
+    hardware = {"gpu": None, "cpu": "Some CPU", "cores": 2, "torch_threads": 1}
+    monkeypatch.setattr(
+        notebook.provenance, "hardware", lambda: {**hardware, "device": "cpu"}
+    )
+    notebook.start("zeroq", {"preset": "smoke", "seeds": 3})
+    out = capsys.readouterr().out
+    assert (
+        "zeroq: preset 'smoke' on cpu — Some CPU (2 cores, 1 torch thread); torch"
+        in out
+    )
+    assert "overrides of the 'smoke' preset: {'seeds': 3}" in out

@@ -19,7 +19,7 @@ import torch
 from . import allocator, data, params, provenance
 from .claims import Claim
 from .stats import Estimate
-from .units import measured_text, minus
+from .units import count, measured_text, minus
 
 
 def start(notebook: str, namespace: dict[str, Any]) -> params.Params:
@@ -40,7 +40,8 @@ def start(notebook: str, namespace: dict[str, Any]) -> params.Params:
     hw = provenance.hardware()
     where = (
         hw["gpu"]
-        or f"{hw['cpu']} ({hw['cores']} cores, {hw['torch_threads']} torch threads)"
+        or f"{hw['cpu']} ({count(hw['cores'], 'core')}, "
+        f"{count(hw['torch_threads'], 'torch thread')})"
     )
     print(
         f"{notebook}: preset {resolved['preset']!r} on {hw['device']} — {where}; torch {torch.__version__}"
