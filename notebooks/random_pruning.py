@@ -218,7 +218,7 @@ CONFIGS = sweep.configs(P.ratios, SPARSITIES, P.others_at)
 COMPARED = sweep.sparsities_of(CONFIGS, "uniform")  # where ERK and uniform both run
 SCALE = (
     f"{len(cifar.x_train):,} training images at {P.image_size}×{P.image_size}, "
-    f"{P.epochs:g} epochs, {len(SEEDS)} seeds"
+    f"{units.count(P.epochs, 'epoch')}, {len(SEEDS)} seeds"
 )
 print(f"{len(FAMILY)} nets × {len(CONFIGS)} configurations × {SCALE}")
 with claim.section("training"):

@@ -336,8 +336,9 @@ latency_ratios = {
 }
 slowest = min(latency_ratios.values(), key=lambda e: e.mean)
 claim.measure("deep / wide CPU latency, smallest over batches", slowest)
+pinned = units.count(P.latency_threads, "thread")
 for b, est in latency_ratios.items():
-    print(f"batch {b}: deep/wide CPU latency {est:.2f} ({P.latency_threads} threads)")
+    print(f"batch {b}: deep/wide CPU latency {est:.2f} ({pinned})")
 if gpu := timed.ratios(gpu=True):  # reported, not a criterion (paper: 1.9x)
     print("GPU deep/wide latency:", {b: f"{r:.2f}" for b, r in gpu.items()})
 latencies = timed.table()
@@ -354,8 +355,8 @@ for ax, b in zip(axes[0], P.latency_batches):
     ax.set(ylim=(0, None), ylabel="ms per forward pass")
     ax.set_title(f"batch {b}: deep/wide {latency_ratios[b].mean:.2f}x")
 axes[0, 0].legend()
-threads = f"{units.count(P.latency_threads, 'thread')} (median and IQR over rounds)"
-fig.suptitle(f"CPU inference latency, length {P.latency_length}, {threads}")
+spread = "median and IQR over rounds"
+fig.suptitle(f"CPU inference latency, length {P.latency_length}, {pinned} ({spread})")
 plt.show()
 
 # %% [markdown]

@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from reprobook import notebook, params, stats, train
+from reprobook import notebook, params, stats, train, units
 from reprobook.claims import Claim, Criterion, SubClaim
 from reprobook.papers.wide_attention import attention as A
 from reprobook.papers.wide_attention import experiment as E
@@ -421,7 +421,7 @@ def hand_built_claim(P, tasks_run) -> Claim:
             ),
             SubClaim(
                 "faster on CPU",
-                f"The wide model infers faster than the deep one on the CPU ({P.latency_threads} threads).",
+                f"The wide model infers faster than the deep one on the CPU ({units.count(P.latency_threads, 'thread')}).",
                 [
                     Criterion(
                         f"deep / wide CPU latency, batch {b}",

@@ -186,6 +186,11 @@ def test_the_summary_says_which_run_times_were_measured_on_a_shared_machine():
     assert "- Run time: " in page and "(beside up to 1 other run)\n" in page
 
 
+def test_the_summary_counts_cores_in_words():
+    assert summary._hardware({"hardware": {"cpu": "X", "cores": 1}}) == "X, 1 core"
+    assert summary._hardware({"hardware": {"cpu": "X", "cores": 2}}) == "X, 2 cores"
+
+
 def test_the_summary_names_a_threshold_moved_away_from_its_preset():
     assert "Thresholds overridden" not in render_summary([RESULT])
     moved = {

@@ -272,7 +272,7 @@ def cmd_train_record(args) -> int:
     if kept:
         print(f"an earlier candidate moved to {kept}", flush=True)
     print(
-        f"training {record.NAME} for {recipe.epochs:g} epochs ({record.recipe_text(dataclasses.asdict(recipe))}) "
+        f"training {record.NAME} for {units.count(recipe.epochs, 'epoch')} ({record.recipe_text(dataclasses.asdict(recipe))}) "
         f"into {candidate}; it replaces the model of record in {folder} only if more accurate. "
         f"A line every {train.PROGRESS_EVERY_S / 60:g} min or so gives its progress.",
         flush=True,

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from . import params
-from .units import measured_text, requirement_text, unbroken, unit_of
+from .units import count, measured_text, requirement_text, unbroken, unit_of
 
 NO_RESULTS = """\
 No results yet: no `results/*.json` files were found in the build directory.
@@ -296,7 +296,7 @@ def _hardware(prov: dict) -> str:
     if not hw.get("gpu") and hw.get("cpu_capability"):  # e.g. 'AMD EPYC (AVX2)'
         parts[0] += f" ({hw['cpu_capability']})"
     if hw.get("cores"):
-        parts.append(f"{hw['cores']} cores")
+        parts.append(count(hw["cores"], "core"))
     if hw.get("memory_gb"):
         parts.append(f"{format_number(hw['memory_gb'])} GB RAM")
     return ", ".join(str(p) for p in parts)

@@ -18,7 +18,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from ... import checkpoints, data, models, notebook, train
+from ... import checkpoints, data, models, notebook, train, units
 from ...stats import Estimate, accuracy, paired_difference
 from . import distill, pareto, quant, record
 
@@ -557,7 +557,7 @@ def timing(
     if not run.imagenet and run.trained:
         note = (
             f"(the network's own training in this run: {run.train_seconds:.0f} s for "
-            f"{P.train_epochs:g} epochs of {len(run.y_pool):,} images, augmentation and "
+            f"{units.count(P.train_epochs, 'epoch')} of {len(run.y_pool):,} images, augmentation and "
             "evaluations included)"
         )
     elif run.origin:

@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ... import checkpoints, data, models, provenance, stats, summary, train
+from ... import checkpoints, data, models, provenance, stats, summary, train, units
 from . import RECORD_SHAPE
 
 FOLDER = Path(__file__).with_name("record")
@@ -245,7 +245,7 @@ def describe(meta: dict) -> str:
         f"{100 * acc['mean']:.2f}% [{100 * acc['low']:.2f}, {100 * acc['high']:.2f}] on "
         f"{meta['test_images']:,} images"
         + (f" (target {TARGET_ACCURACY:.0%})" if acc["mean"] < TARGET_ACCURACY else "")
-        + f"; trained for {meta['recipe']['epochs']:g} epochs ({recipe_text(meta['recipe'])}) "
+        + f"; trained for {units.count(meta['recipe']['epochs'], 'epoch')} ({recipe_text(meta['recipe'])}) "
         f"in {meta['train_seconds'] / 60:.0f} min on {where}{f' ({shared})' if shared else ''} "
         f"at commit {commit}, "
         f"{meta['provenance']['started_utc'][:10]}"
