@@ -4,6 +4,7 @@ folder with its ``preset.yml``, and every notebook is paired with an in-sync py:
 
 import ast
 import json
+import subprocess
 from pathlib import Path
 
 import jupytext
@@ -150,3 +151,22 @@ def test_every_mutant_still_names_code_and_tests_that_exist():
         )
         assert m["new"] != m["old"]
         assert all((REPO / t).is_file() for t in m["tests"] if t.startswith("tests/"))
+
+
+# The top level the user fixed (book/, notebooks/, src/, environment.yml, _config.yml, tests/,
+# README.md), plus packaging (pyproject.toml, Makefile, jupytext.toml, the book's _toc.yml), CI
+# (.ci/) and workflows (.github/).
+TOP_LEVEL = {
+    "book", "notebooks", "src", "tests", "environment.yml", "_config.yml", "README.md",
+    "pyproject.toml", "Makefile", "jupytext.toml", "_toc.yml", ".ci", ".github", ".gitignore",
+}  # fmt: skip
+
+
+def test_the_top_level_holds_only_the_fixed_layout():
+    if not (REPO / ".git").exists():
+        pytest.skip("not a git checkout")
+    tracked = subprocess.run(
+        ["git", "ls-files"], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout.split()
+    stray = sorted({path.split("/")[0] for path in tracked} - TOP_LEVEL)
+    assert not stray, f"tracked files outside the fixed layout: {stray}"
