@@ -216,8 +216,17 @@ def test_papermill_typo_fails_in_the_first_cell(tmp_path):
     )  # the Colab cell, the parameters, the injected parameters, the start cell: no compute
 
 
+@pytest.fixture
+def asyncio_log_level():
+    """An interrupted run silences asyncio's logger for the rest of its process: restore it."""
+    logger = logging.getLogger("asyncio")
+    level = logger.level
+    yield
+    logger.setLevel(level)
+
+
 def test_an_interrupted_run_is_marked_failed_and_the_interrupt_goes_on(
-    tmp_path, monkeypatch, capsys
+    tmp_path, monkeypatch, capsys, asyncio_log_level
 ):
     """Ctrl-C in the middle of a notebook: its results are marked failed (the summary shows it as
     such, not as a run that never happened), its earlier run stays kept, and the run stops."""
@@ -244,6 +253,42 @@ def test_an_interrupted_run_is_marked_failed_and_the_interrupt_goes_on(
     assert "a: interrupted (Ctrl-C) after " in capsys.readouterr().out
     [kept] = (tmp_path / "build" / "earlier").iterdir()
     assert json.loads((kept / "a.json").read_text())["verdict"] == "reproduced"
+
+
+def test_an_interrupted_run_leaves_no_asyncio_traceback_behind(
+    tmp_path, monkeypatch, caplog, asyncio_log_level
+):
+    """After Ctrl-C, the cell nbclient was awaiting fails later (DeadKernelError) and nobody
+    retrieves it: asyncio must not print it, traceback and all, as the process exits."""
+    import asyncio
+    import gc
+
+    import papermill
+
+    def interrupted_while_a_cell_fails(*args, **kwargs):
+        async def cell():
+            raise RuntimeError("Kernel died")
+
+        loop = asyncio.new_event_loop()
+        pending.append(loop.create_task(cell()))  # its exception is never retrieved
+        loop.run_until_complete(asyncio.sleep(0.01))
+        loop.close()
+        raise KeyboardInterrupt
+
+    pending = []  # nbclient's frames hold the task until the process winds down
+
+    repo = tmp_path / "repo"
+    (repo / "notebooks").mkdir(parents=True)
+    tiny_notebook(repo / "notebooks" / "a.ipynb", "print('never')")
+    monkeypatch.setattr(runner, "validate", lambda n, p, o: {k: {"x": 2} for k in n})
+    monkeypatch.setattr(runner, "load_datasets", lambda n, r: None)
+    monkeypatch.setattr(papermill, "execute_notebook", interrupted_while_a_cell_fails)
+    with pytest.raises(KeyboardInterrupt):
+        runner.run_notebooks(repo, ["a"], "smoke", {}, tmp_path / "build")
+    pending.clear()
+    gc.collect()  # where asyncio reports a task's unretrieved exception
+    reported = [r.getMessage() for r in caplog.records if r.name == "asyncio"]
+    assert not reported, reported
 
 
 def test_ctrl_c_in_a_running_notebook_stops_the_run_with_one_line_and_no_kernel_traceback(

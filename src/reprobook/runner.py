@@ -401,6 +401,9 @@ def execute(job: Job) -> RunOutcome:
         return RunOutcome(job.name, job.output, time.time() - start, results=record)
     # Ctrl-C: the book shows this run as failed, not as never run
     except KeyboardInterrupt:
+        # The cell nbclient was awaiting ends later in DeadKernelError, which nobody retrieves:
+        # asyncio would log it, traceback and all, as the process exits (CI saw it once, 2026-12-07).
+        logging.getLogger("asyncio").setLevel(logging.CRITICAL)
         seconds = time.time() - start
         error = f"interrupted (Ctrl-C) after {seconds:.0f} s"
         failure(
