@@ -9,7 +9,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from reprobook import cli, runner
+from reprobook import cli, params, runner
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -480,6 +480,8 @@ def test_a_dry_run_checks_everything_prints_the_plan_and_runs_nothing(tmp_path):
     assert "then wide_attention, zeroq: one at a time" in out.stdout
     assert "  zeroq: ~" in out.stdout and lines[-1].startswith("dry run:")
     assert "  in all: ~" in lines[-2] and "min of wall clock" in lines[-2]
+    # and says where the times it plans from were measured (each preset file's measured_on)
+    assert lines[-2].endswith(f"measured on {runner.measured_on(['zeroq'])})")
     assert not any((tmp_path / "b" / "notebooks").iterdir())
     assert not any((tmp_path / "b" / "results").iterdir())
     bad = reprobook("run", "zeroq", "--dry-run", "-p", "low_setting", "W2A2")
@@ -928,3 +930,10 @@ def test_a_second_run_of_a_notebook_into_the_same_build_fails_before_any_compute
         holder.wait()
     after = run("zeroq", "--dry-run")
     assert after.returncode == 0, after.stderr
+
+
+def test_the_recorded_run_times_say_where_they_were_measured():
+    places = [runner.measured_on([name]) for name in params.notebooks()]
+    assert all(places), "every preset file says where its run times were measured"
+    assert runner.measured_on(params.notebooks()) == "; ".join(dict.fromkeys(places))
+    assert runner.measured_on([]) == ""

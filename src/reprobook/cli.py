@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from . import __version__, allocator, params, units
-from .runner import phases, side_by_side_env
+from .runner import measured_on, phases, side_by_side_env
 
 SMOKE_NOTE = "smoke preset: a plumbing check, not a verdict"
 
@@ -63,7 +63,10 @@ def cmd_list(args) -> int:
     for name in names:
         spec = params.load_spec(name)
         times = ", ".join(f"{p} {expected_minutes(name, p)}" for p in spec.presets)
-        print(f"\n{name}  (run time: {times})")
+        where = measured_on([name])
+        print(
+            f"\n{name}  (run time: {times}{f'; measured on {where}' if where else ''})"
+        )
         width = max(len(p) for p in spec.parameters)
         for row in spec.describe():
             presets = "  ".join(f"{k}={row[k]!r}" for k in spec.presets)
@@ -148,7 +151,8 @@ def cmd_run(args) -> int:
             print(f"  {name}: {expected_minutes(name, args.preset)}")
         if planned:
             print(
-                f"  in all: ~{planned / 60:.0f} min of wall clock as planned above (from the times the presets record)"
+                f"  in all: ~{planned / 60:.0f} min of wall clock as planned above (from the times the presets "
+                f"record, measured on {measured_on(names) or 'an unrecorded machine'})"
             )
         print(
             "dry run: the parameters, the build folder and the data are in order; nothing ran"
@@ -177,8 +181,8 @@ def cmd_run(args) -> int:
     if planned and all(o.ok for o in outcomes):
         # e.g. 1.12×: this machine, or this day, runs the book 12% slower than the one that set the times
         print(
-            f"{'as planned':<20} {planned:8.1f}  (from the times the presets record: "
-            f"this run took {took / planned:.2f}× that)"
+            f"{'as planned':<20} {planned:8.1f}  (from the times the presets record, measured on "
+            f"{measured_on(names) or 'an unrecorded machine'}: this run took {took / planned:.2f}× that)"
         )
     if any(o.record().get("preset") == "smoke" for o in outcomes):
         print("(smoke runs are plumbing checks, not verdicts)")

@@ -150,6 +150,13 @@ def expected_seconds(name: str, preset: str) -> float:
     return 60.0 * params.load_spec(name).raw.get("expected_minutes", {}).get(preset, 0)
 
 
+def measured_on(names: list[str]) -> str:
+    """Where the specs' recorded run times were measured (``measured_on`` in each preset file), the
+    distinct ones joined; "" where none says."""
+    places = [params.load_spec(n).raw.get("measured_on") for n in names]
+    return "; ".join(dict.fromkeys(p for p in places if p))
+
+
 def phases(names: list[str], preset: str, jobs: int) -> list[tuple[list[str], int]]:
     """The order of a run with ``jobs`` notebooks at a time, as ``(notebooks, at once)`` phases: first
     every notebook that does not time itself, side by side, the longest expected first (so the last
