@@ -146,13 +146,16 @@ def cmd_run(args) -> int:
         if all(expected.values()) and not overrides
         else None
     )
+    timed_on = (
+        measured_on(names) or "an unrecorded machine"
+    )  # where those times were measured
     if args.dry_run:
         for name in names:
             print(f"  {name}: {expected_minutes(name, args.preset)}")
         if planned:
             print(
                 f"  in all: ~{planned / 60:.0f} min of wall clock as planned above (from the times the presets "
-                f"record, measured on {measured_on(names) or 'an unrecorded machine'})"
+                f"record, measured on {timed_on})"
             )
         print(
             "dry run: the parameters, the build folder and the data are in order; nothing ran"
@@ -182,7 +185,7 @@ def cmd_run(args) -> int:
         # e.g. 1.12×: this machine, or this day, runs the book 12% slower than the one that set the times
         print(
             f"{'as planned':<20} {planned:8.1f}  (from the times the presets record, measured on "
-            f"{measured_on(names) or 'an unrecorded machine'}: this run took {took / planned:.2f}× that)"
+            f"{timed_on}: this run took {took / planned:.2f}× that)"
         )
     if any(o.record().get("preset") == "smoke" for o in outcomes):
         print("(smoke runs are plumbing checks, not verdicts)")

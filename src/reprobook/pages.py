@@ -109,8 +109,9 @@ def verdict_card(record: dict[str, Any], others: list[dict[str, Any]] = ()) -> s
             f'<p class="rb-scope">The verdict covers {_e(scope)}; the others are marked – with '
             "the reason, declared before the run.</p>"
         )
-    if criteria_changed_text(record):
-        lines.append(f'<p class="rb-reason">{_e(criteria_changed_text(record))}</p>')
+    changed = criteria_changed_text(record)
+    if changed:
+        lines.append(f'<p class="rb-reason">{_e(changed)}</p>')
     overridden = overridden_text(record)
     if overridden:  # judged against thresholds other than the pre-registered ones
         lines.append(

@@ -416,14 +416,14 @@ def render_summary(
             "",
         ]
     for r in results:
-        if overridden_text(r):
+        if overridden := overridden_text(r):
             lines += [
-                f"**Thresholds overridden in {r['notebook']}:** {overridden_text(r)} "
+                f"**Thresholds overridden in {r['notebook']}:** {overridden} "
                 "(not the pre-registered values).",
                 "",
             ]
-        if criteria_changed_text(r):
-            lines += [f"**{r['notebook']}:** {criteria_changed_text(r)}", ""]
+        if changed := criteria_changed_text(r):
+            lines += [f"**{r['notebook']}:** {changed}", ""]
     rows = []
     for r in results:
         if r.get("failed"):
