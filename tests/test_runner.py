@@ -14,10 +14,11 @@ from reprobook import cli, params, runner
 REPO = Path(__file__).resolve().parents[1]
 
 
-def reprobook(*args, cwd=REPO):
+def reprobook(*args, cwd=REPO, env=None):
     return subprocess.run(
         [sys.executable, "-m", "reprobook", *args],
         cwd=cwd,
+        env=env,
         capture_output=True,
         text=True,
     )
@@ -575,6 +576,10 @@ def test_the_readme_papermill_example_runs_as_written(tmp_path):
         "REPROBOOK_PROGRESS": "0",
     }
     papermill = Path(sys.executable).parent / "papermill"
+    if not papermill.is_file():
+        pytest.skip(
+            f"no papermill command beside {sys.executable} (papermill on PYTHONPATH only)"
+        )
     out = subprocess.run(
         command.replace("papermill", str(papermill), 1),
         shell=True,
@@ -671,12 +676,18 @@ def test_a_notebook_run_without_its_data_fails_in_its_first_cell(tmp_path):
 
 
 def test_a_full_run_on_a_machine_without_a_gpu_is_warned_about_first(tmp_path):
-    import torch
-
-    if torch.cuda.is_available():
-        pytest.skip("this machine has a GPU")
+    no_gpu = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}  # hides one, where there is one
     out = reprobook(
-        "run", "zeroq", "--preset", "full", "-p", "seeds", "0", "--build", str(tmp_path)
+        "run",
+        "zeroq",
+        "--preset",
+        "full",
+        "-p",
+        "seeds",
+        "0",
+        "--build",
+        str(tmp_path),
+        env=no_gpu,
     )
     warning, error = out.stderr.strip().splitlines()
     assert warning.startswith(
