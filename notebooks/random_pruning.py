@@ -58,7 +58,8 @@ if "google.colab" in sys.modules:  # Colab: install reprobook, keeping Colab's t
 # every run with the same data, steps and schedule; a dense run and its sparse
 # counterparts share the same initial weights and data order. The scale of the run (the
 # `preset`) is printed below and recorded with the results; a `cpu` page is a
-# reduced-scale check (narrow nets, small images, a few epochs), not the paper's protocol.
+# reduced-scale check (narrow nets, small images, a few epochs), not the paper's
+# protocol.
 
 # %% tags=["parameters"]
 # None takes the preset's value (the cpu value is in the comment); a value typed
