@@ -677,18 +677,8 @@ def test_a_notebook_run_without_its_data_fails_in_its_first_cell(tmp_path):
 
 def test_a_full_run_on_a_machine_without_a_gpu_is_warned_about_first(tmp_path):
     no_gpu = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}  # hides one, where there is one
-    out = reprobook(
-        "run",
-        "zeroq",
-        "--preset",
-        "full",
-        "-p",
-        "seeds",
-        "0",
-        "--build",
-        str(tmp_path),
-        env=no_gpu,
-    )
+    args = "run zeroq --preset full -p seeds 0 --build".split()
+    out = reprobook(*args, str(tmp_path), env=no_gpu)
     warning, error = out.stderr.strip().splitlines()
     assert warning.startswith(
         "warning: preset 'full' is sized for a GPU and none is available here"
