@@ -18,7 +18,7 @@ if MIRROR.is_dir():
     os.environ.setdefault("REPROBOOK_DATA", str(MIRROR))
 
 
-def skip_outside_ci_only(report, item, in_ci: bool) -> None:
+def fail_a_skip_in_ci(report, item, in_ci: bool) -> None:
     """In CI (``$CI`` set, as `.ci/run` sets it) every test runs but the CUDA ones: a skip there
     means a missing part (jupyter-book, Chromium, the mirror, a git checkout) hid a test that could
     fail, so it becomes a failure that names it. Elsewhere a skip stays a skip."""
@@ -40,7 +40,7 @@ def skip_outside_ci_only(report, item, in_ci: bool) -> None:
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield
-    skip_outside_ci_only(outcome.get_result(), item, bool(os.environ.get("CI")))
+    fail_a_skip_in_ci(outcome.get_result(), item, bool(os.environ.get("CI")))
 
 
 @pytest.fixture
