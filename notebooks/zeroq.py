@@ -491,11 +491,11 @@ print(claim.verdict_line())
 # all 10,000. That criterion is therefore declared *not tested* at `cpu` before the run
 # (the table of criteria gives the reason), still measured and shown, and tested by the
 # `gpu` preset; the 3-bit budget, where uniform precision loses more, is tested here.
-# On CIFAR-10
-# one epoch is only 50,000 small images while the official distillation runs 500
-# iterations on 64 images (32,000 forward-backward passes), so the paper's "0.5% of an
-# epoch", an ImageNet number, is out of reach by arithmetic alone; the `cpu` threshold
-# is the qualitative "less than an epoch". Only the `full` preset (ImageNet-pretrained
-# ResNet-18, the 50,000 validation images, the official distillation on a GPU) follows
-# the paper's protocol. The provenance of this run — commit, packages, hardware,
-# parameters — is in the results file printed above and on the summary page.
+# On CIFAR-10 one epoch is only 50,000 small images while the official distillation
+# runs 500 iterations on 64 images (32,000 forward-backward passes), so the paper's
+# "0.5% of an epoch", an ImageNet number, is out of reach by arithmetic alone; the `cpu`
+# threshold is the qualitative "less than an epoch". Only the `full` preset
+# (ImageNet-pretrained ResNet-18, the 50,000 validation images, the official
+# distillation on a GPU) follows the paper's protocol. The provenance of this run —
+# commit, packages, hardware, parameters — is in the results file printed above and on
+# the summary page.

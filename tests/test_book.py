@@ -205,6 +205,12 @@ def test_the_summary_names_a_threshold_moved_away_from_its_preset():
     )
 
 
+def test_the_summary_says_that_smoke_verdicts_are_plumbing_checks():
+    assert "Plumbing checks" not in render_summary([RESULT])
+    page = render_summary([RESULT, {**RESULT, "notebook": "zeroq", "preset": "smoke"}])
+    assert "**Plumbing checks:** A smoke run is a plumbing check" in page
+
+
 def test_render_summary_unknown_citation_key_is_not_cited():
     page = render_summary([RESULT], bib_keys={"other"})
     assert "{cite}" not in page and "dherin2025residual" in page

@@ -130,6 +130,14 @@ def test_a_failing_run_reads_as_failing_on_its_card():
     assert len(set(pages.STATUS_SYMBOL.values())) == len(pages.STATUS_SYMBOL)
 
 
+def test_the_card_says_what_its_preset_can_show():
+    smoke = pages.verdict_card(RECORD)
+    assert "A smoke run is a plumbing check" in smoke and "reduced scale" not in smoke
+    cpu = pages.verdict_card({**RECORD, "preset": "cpu"})
+    assert "A cpu run tests the claim at reduced scale" in cpu
+    assert "plumbing" not in cpu
+
+
 def test_plumbing_is_folded_and_the_parameters_are_one_compact_table():
     page = pages.reader_page(executed(), RECORD)
     sources = [c.source for c in page.cells]

@@ -28,6 +28,7 @@ from .summary import (  # one colour and symbol per verdict, for the card and th
     criteria_changed_text,
     lossy_data_text,
     overridden_text,
+    scale_text,
     scope_text,
     shared_text,
 )
@@ -145,11 +146,9 @@ def verdict_card(record: dict[str, Any], others: list[dict[str, Any]] = ()) -> s
     lossy = lossy_data_text(prov)
     if lossy:
         lines.append(f'<p class="rb-data">{_e(lossy)}</p>')
-    if preset != "full":
-        lines.append(
-            f'<p class="rb-scale">A <code>{_e(preset)}</code> run tests the claim at reduced scale: '
-            "compare directions and orderings with the paper, not absolute numbers.</p>"
-        )
+    scale = scale_text(preset)
+    if scale:  # what a run at this preset can say about the claim
+        lines.append(f'<p class="rb-scale">{_e(scale)}</p>')
     lines.append(
         '<p class="rb-more"><a href="#verdict">The detailed table ↓</a></p></div>'
     )

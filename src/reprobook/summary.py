@@ -180,6 +180,22 @@ def criteria_changed_text(r: dict) -> str:
     )
 
 
+def scale_text(preset: str) -> str:
+    """What a run at ``preset`` can say about the claim, for its card: a `smoke` run only that the
+    notebook runs, a `cpu` or `gpu` run directions at reduced scale; "" for `full` (the protocol)."""
+    if preset == "smoke":
+        return (
+            "A smoke run is a plumbing check (tiny models, a few steps, seconds): its verdict "
+            "shows that the notebook runs end to end, not whether the claim holds."
+        )
+    if preset == "full":
+        return ""
+    return (
+        f"A {preset} run tests the claim at reduced scale: compare directions and orderings "
+        "with the paper, not absolute numbers."
+    )
+
+
 def scope_text(r: dict) -> str:
     """How much of the claim a verdict covers where the preset left sub-claims untested: "3 of 5
     sub-claims tested at this preset"; "" where all or none were tested (none: the verdict is
@@ -415,6 +431,8 @@ def render_summary(
             f"**Mixed presets:** these results come from runs at {', '.join(presets)}.",
             "",
         ]
+    if "smoke" in presets:
+        lines += [f"**Plumbing checks:** {scale_text('smoke')}", ""]
     for r in results:
         if overridden := overridden_text(r):
             lines += [
