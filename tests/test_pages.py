@@ -132,9 +132,10 @@ def test_a_failing_run_reads_as_failing_on_its_card():
 
 def test_the_card_says_what_its_preset_can_show():
     smoke = pages.verdict_card(RECORD)
-    assert "A smoke run is a plumbing check" in smoke and "reduced scale" not in smoke
+    assert "A <code>smoke</code> run is a plumbing check" in smoke
+    assert "reduced scale" not in smoke
     cpu = pages.verdict_card({**RECORD, "preset": "cpu"})
-    assert "A cpu run tests the claim at reduced scale" in cpu
+    assert "A <code>cpu</code> run tests the claim at reduced scale" in cpu
     assert "plumbing" not in cpu
 
 

@@ -51,6 +51,11 @@ def _e(text: Any) -> str:
     return html.escape(str(text), quote=False)
 
 
+def _code(text: str) -> str:
+    """Markdown's `code` spans as HTML: "A `cpu` run" → "A <code>cpu</code> run"."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", text)
+
+
 def record_line(others: list[dict[str, Any]]) -> str:
     """One line under the card naming the results of record of other presets (``records/``)."""
     parts = []
@@ -148,7 +153,7 @@ def verdict_card(record: dict[str, Any], others: list[dict[str, Any]] = ()) -> s
         lines.append(f'<p class="rb-data">{_e(lossy)}</p>')
     scale = scale_text(preset)
     if scale:  # what a run at this preset can say about the claim
-        lines.append(f'<p class="rb-scale">{_e(scale)}</p>')
+        lines.append(f'<p class="rb-scale">{_code(_e(scale))}</p>')
     lines.append(
         '<p class="rb-more"><a href="#verdict">The detailed table ↓</a></p></div>'
     )

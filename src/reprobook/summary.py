@@ -181,17 +181,18 @@ def criteria_changed_text(r: dict) -> str:
 
 
 def scale_text(preset: str) -> str:
-    """What a run at ``preset`` can say about the claim, for its card: a `smoke` run only that the
-    notebook runs, a `cpu` or `gpu` run directions at reduced scale; "" for `full` (the protocol)."""
+    """What a run at ``preset`` can say about the claim, in markdown (the preset in backticks): a
+    `smoke` run only that the notebook runs, a `cpu` or `gpu` run directions at reduced scale; ""
+    for `full` (the protocol)."""
     if preset == "smoke":
         return (
-            "A smoke run is a plumbing check (tiny models, a few steps, seconds): its verdict "
+            "A `smoke` run is a plumbing check (tiny models, a few steps, seconds): its verdict "
             "shows that the notebook runs end to end, not whether the claim holds."
         )
     if preset == "full":
         return ""
     return (
-        f"A {preset} run tests the claim at reduced scale: compare directions and orderings "
+        f"A `{preset}` run tests the claim at reduced scale: compare directions and orderings "
         "with the paper, not absolute numbers."
     )
 
@@ -534,12 +535,8 @@ def _section(
     if (r.get("numbers") or {}).get("model_of_record"):
         facts.append(("Model of record", _cell(r["numbers"]["model_of_record"])))
     lines += [f"- {key}: {value}" for key, value in facts] + [""]
-    if r.get("preset") != "full":
-        lines += [
-            f"Reduced-scale run (`{r.get('preset', '?')}`): compare trends and orderings with",
-            "the paper, not absolute numbers.",
-            "",
-        ]
+    if scale := scale_text(str(r.get("preset", "?"))):
+        lines += [scale, ""]
 
     rows = []
     for sub in r.get("subclaims") or []:
