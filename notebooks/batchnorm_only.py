@@ -46,8 +46,8 @@ if "google.colab" in sys.modules:  # Colab: install reprobook, keeping Colab's t
 # 1. *far above chance* — BN-only accuracy is far above chance;
 # 2. *beats random parameters* — BN-only beats the matched random weights by a stated
 #    margin;
-# 3. *rises with depth* and 4. *rises with width* — BN-only accuracy grows with the
-#    network;
+# 3. *rises with depth* — BN-only accuracy grows with the network's depth;
+# 4. *rises with width* — and with its width;
 # 5. *switches features off* — under BN-only more channels end with $|\gamma|$ below a
 #    threshold than under full training, and about a third of them.
 #
