@@ -288,7 +288,7 @@ width_slope = claim.measure(
     "BN-only accuracy per doubling of width",
     mean_ci(sweep.slopes(runs, NETS.width, "width")),
 )
-no_depth = f"not measured (depths {P.depths})"
+no_depth = f"not measured (one depth, {P.depths}: no trend to fit)"
 print(f"BN-only accuracy per doubling of width: {notebook.points(width_slope)}")
 depth_text = notebook.points(depth_slope) if depth_slope else no_depth
 print(f"BN-only accuracy per doubling of depth: {depth_text}")
@@ -451,10 +451,10 @@ print(claim.verdict_line())
 #   {glue:text}`acc_bn`.
 # - *Beats random parameters* ({glue:text}`verdict_beats_random_parameters`): BN-only
 #   minus random weights, paired, is {glue:text}`diff_random` of accuracy.
-# - *Rises with depth* ({glue:text}`verdict_rises_with_depth`): {glue:text}`depth_slope`
-#   accuracy per doubling of depth.
-# - *Rises with width* ({glue:text}`verdict_rises_with_width`): {glue:text}`width_slope`
-#   per doubling of width.
+# - *Rises with depth* ({glue:text}`verdict_rises_with_depth`): BN-only accuracy per
+#   doubling of depth, {glue:text}`depth_slope`.
+# - *Rises with width* ({glue:text}`verdict_rises_with_width`): BN-only accuracy per
+#   doubling of width, {glue:text}`width_slope`.
 # - *Switches features off* ({glue:text}`verdict_switches_features_off`): the fraction
 #   of channels with $|\gamma| <$ {glue:text}`gamma_threshold` goes from
 #   {glue:text}`off_init` at initialization to {glue:text}`off_bn` under BN-only and

@@ -463,10 +463,10 @@ print(claim.verdict_line())
 # - *Mixed precision* ({glue:text}`verdict_mixed_precision`): layer sensitivities on
 #   Distilled Data rank the layers with a Spearman agreement of
 #   {glue:text}`rank_distilled` with real data (Gaussian: {glue:text}`rank_Gaussian`).
-#   At {glue:text}`mp_budget` bits on average the DP's allocation reaches
-#   {glue:text}`acc_mp_distilled`, uniform precision of the same size
-#   {glue:text}`acc_mp_uniform`, random allocations {glue:text}`acc_mp_random` on
-#   average.
+#   Against uniform precision of the same size ($b$ bits a weight on average,
+#   activations at {glue:text}`mp_act_bits` bits), {glue:text}`mp_results` (random:
+#   the mean over the allocations). The card and the table above say which of these
+#   comparisons this preset judges.
 # - *Seconds, not an epoch* ({glue:text}`verdict_seconds_not_an_epoch`): the pipeline
 #   took {glue:text}`pipeline_s` s, {glue:text}`epoch_pct` of one training epoch
 #   measured here ({glue:text}`epoch_s` s).
