@@ -48,6 +48,9 @@ VERDICTS = ("reproduced", "partially reproduced", "not reproduced", "inconclusiv
 NOT_TESTED = "not tested"
 COMPARISONS = {"<=": operator.le, "<": operator.lt, ">=": operator.ge, ">": operator.gt}
 WITHIN = "within"  # equivalence: |x| <= threshold over the whole interval
+SUBCLAIM_VERDICT = (
+    "sub-claim verdict"  # the report's column: a row's sub-claim, not the row
+)
 
 
 @dataclass
@@ -393,7 +396,9 @@ class Claim:
         return ""
 
     def report(self) -> pd.DataFrame:
-        """Every check, gate and criterion with its measurement, requirement and status."""
+        """Every check, gate and criterion with its measurement, requirement and status, and the
+        verdict of the sub-claim it belongs to (a criterion not tested at this preset sits beside
+        the verdict its sub-claim reached without it)."""
         verdicts = self.subclaim_verdicts()
         rows = [
             dict(
@@ -404,7 +409,7 @@ class Claim:
                 measured=c.measured_text(),
                 requirement=c.requirement,
                 status=c.status,
-                verdict=verdicts.get(sub, ""),
+                **{SUBCLAIM_VERDICT: verdicts.get(sub, "")},
             )
             for kind, sub, c in self._rows()
         ]
@@ -417,7 +422,7 @@ class Claim:
                 measured="",
                 requirement="",
                 status=NOT_TESTED,
-                verdict=NOT_TESTED,
+                **{SUBCLAIM_VERDICT: NOT_TESTED},
             )
             for s in self.subclaims
             if s.not_tested
