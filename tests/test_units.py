@@ -22,6 +22,11 @@ def test_a_quantity_reads_accuracies_in_percent_differences_in_points_ratios_as_
         ),
         "not a ratio": ("worst model − majority class", "0.912 [0.9, 0.92]"),
         "relative": ("λ=1: measured / predicted log-growth − 1", "0.912 [0.9, 0.92]"),
+        "relative difference": (
+            "relative val-loss difference, mnist",
+            "91.2% [90.0, 92.0]",
+        ),
+        "a check's relative error": ("max relative error", "0.912 [0.9, 0.92]"),
         "seconds": ("pipeline seconds", "0.912 s [0.9, 0.92]"),
     }
     for name, shown in cases.values():

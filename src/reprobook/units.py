@@ -1,7 +1,7 @@
 """How a measured quantity reads on a page: in the papers' units, one rule for the card, the criteria
-table and the prose. Accuracies read in percent, differences of accuracies in percentage points,
-slopes of accuracies against log2(size) in points per doubling, ratios as ×, wall times in s;
-anything else as measured.
+table and the prose. Accuracies and relative differences ((b − a)/a) read in percent, differences
+of accuracies in percentage points, slopes of accuracies against log2(size) in points per
+doubling, ratios as ×, wall times in s; anything else as measured.
 The unit follows from a criterion's name and description (its words), so a preset file needs no unit
 field and a criterion cannot be shown in one unit on the card and another in its table."""
 
@@ -30,6 +30,8 @@ def unit_of(name: str, description: str = "") -> str:
         return "" if "−" in name else "×"
     if "seconds" in name.lower().split():
         return "s"
+    if name.lower().startswith("relative") and "difference" in words:
+        return "%"  # (b − a)/a, a relative change: in percent, as the prose writes it
     accuracy = "accuracy" in words or "gap" in words
     if accuracy and ("slope" in words or "per doubling" in text):
         return PER_DOUBLING
