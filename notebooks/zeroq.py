@@ -303,7 +303,8 @@ plt.show()
 # enumeration on the first layers. The bit widths a layer may take are `mp_bits`; with
 # the uniform width among them, the DP can only move away from uniform precision when
 # the summed sensitivity says that is better. Activations are at `mp_act_bits` bits
-# throughout.
+# throughout: in the criteria's names, MP3/A8 is a mixed-precision network of 3 bits a
+# weight on average with 8-bit activations, and W3A8 its uniform counterpart.
 
 # %%
 BITS = sorted(set(P.mp_bits) | set(P.mp_budgets))  # the columns of Ω
