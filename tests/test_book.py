@@ -209,10 +209,9 @@ def test_the_summary_says_that_smoke_verdicts_are_plumbing_checks():
     assert "Plumbing checks" not in render_summary([RESULT])
     page = render_summary([RESULT, {**RESULT, "notebook": "zeroq", "preset": "smoke"}])
     assert "**Plumbing checks:** A `smoke` run is a plumbing check" in page
-    assert (
-        page.count("run tests the claim at reduced scale") == 1
-    )  # the cpu run's section
-    assert page.count("A `smoke` run is a plumbing check") == 2  # and the smoke run's
+    # the cpu run's section says "reduced scale", the smoke run's (and the line above) "plumbing"
+    assert page.count("run tests the claim at reduced scale") == 1
+    assert page.count("A `smoke` run is a plumbing check") == 2
 
 
 def test_render_summary_unknown_citation_key_is_not_cited():

@@ -378,9 +378,8 @@ def test_a_subclaim_not_tested_at_a_preset_is_declared_and_left_out():
         "not tested" in set(claim.declare().kind)
         and "b" in claim.report().subclaim.tolist()
     )
-    report = claim.report().set_index(
-        "subclaim"
-    )  # the verdict column is the sub-claim's
+    # the verdict column is the sub-claim's
+    report = claim.report().set_index("subclaim")
     assert report.loc["b", "sub-claim verdict"] == "not tested"
     assert "verdict" not in report.columns
     assert claim.verdict_line() == (

@@ -48,9 +48,8 @@ VERDICTS = ("reproduced", "partially reproduced", "not reproduced", "inconclusiv
 NOT_TESTED = "not tested"
 COMPARISONS = {"<=": operator.le, "<": operator.lt, ">=": operator.ge, ">": operator.gt}
 WITHIN = "within"  # equivalence: |x| <= threshold over the whole interval
-SUBCLAIM_VERDICT = (
-    "sub-claim verdict"  # the report's column: a row's sub-claim, not the row
-)
+# the report's last column: the verdict of a row's sub-claim, not of the row
+SUBCLAIM_VERDICT = "sub-claim verdict"
 
 
 @dataclass
