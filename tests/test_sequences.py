@@ -171,6 +171,8 @@ def test_imdb_absent_raises_a_clear_error_and_downloads_nothing(isolated_data):
         and "download not requested" in message
     )
     assert isinstance(err.value, MissingDataError)
+    # both places end in aclImdb, and a page keeps only a path's last part: each says what it is
+    assert "  - $REPROBOOK_DATA, " in message and "  - the download cache, " in message
     with pytest.raises(S.TaskUnavailable, match=r"REPROBOOK_DOWNLOAD=0"):
         S.imdb_bytes(
             max_len=16, download=True

@@ -327,12 +327,13 @@ def encode_bytes(texts: list[str], max_len: int) -> torch.Tensor:
     return x
 
 
-def imdb_roots() -> list[Path]:
-    """Where an extracted ``aclImdb`` folder is looked for, in order."""
-    roots = []
+def imdb_roots() -> dict[str, Path]:
+    """Where an extracted ``aclImdb`` folder is looked for, in order, each with what it is (a page
+    shows only a path's last part, and both end in ``aclImdb``)."""
+    roots = {}
     if data.data_root() is not None:
-        roots.append(data.data_root() / "aclImdb")
-    roots.append(data.cache_dir() / "imdb" / "aclImdb")
+        roots["$REPROBOOK_DATA"] = data.data_root() / "aclImdb"
+    roots["the download cache"] = data.cache_dir() / "imdb" / "aclImdb"
     return roots
 
 
@@ -350,10 +351,12 @@ def find_imdb(download: bool = False) -> Path:
     """The ``aclImdb`` folder; downloads Stanford's tarball into the cache only if ``download`` and
     downloads are allowed (``$REPROBOOK_DOWNLOAD``). Raises :class:`TaskUnavailable` otherwise."""
     looked = []
-    for root in imdb_roots():
+    for where, root in imdb_roots().items():
         if (root / "train" / "pos").is_dir() and (root / "test" / "neg").is_dir():
             return root
-        looked.append(f"{root} (no train/{{pos,neg}} and test/{{pos,neg}} folders)")
+        looked.append(
+            f"{where}, {root} (no train/{{pos,neg}} and test/{{pos,neg}} folders)"
+        )
     if download and data.download_allowed():
         target = data.cache_dir() / "imdb"
         try:
