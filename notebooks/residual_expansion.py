@@ -284,7 +284,7 @@ plt.show()
 # — the standard recipe — is the sanity gate: if it does not train, the budget is too
 # small to say anything and the sub-claim is *inconclusive*. The model and data are set
 # by the preset (`full`: CIFAR ResNets on CIFAR-10); this run trains
-# `train_model` = {glue:text}`train_model` on {glue:text}`train_dataset`.
+# {glue:text}`trained` (the parameters `train_model` and `train_dataset`).
 #
 # Two comparisons guard the reading. A small $\lambda$ also shrinks what the blocks add:
 # at 64 blocks, $\lambda = 1/L$ moves the embedding by about 13% at initialization, so
@@ -458,9 +458,9 @@ text |= dict(
 )
 text |= dict(acc_inv=pct(acc["λ=1/L, no norm"]), acc_bn=pct(acc["λ=1 + BatchNorm"]))
 text |= {f"trains_{i}": residual.seeds_text(t) for i, t in enumerate(trains.values())}
-text |= dict(gc_log_ratio=gc_ratio, train_model=P.train_model)
+text |= dict(gc_log_ratio=gc_ratio, trained=residual.trained_text(P))
 text |= dict(no_blocks=pp(no_blocks), sqrt_vs_inv=pp(sqrt_vs_inv), aligned=aligned)
-text |= dict(val_rel=residual.relative_text(relative), train_dataset=P.train_dataset)
+text |= dict(val_rel=residual.relative_text(relative))
 text |= dict(grid_size=residual.grid_size(P), grid_seeds=P.grid_seeds)
 text |= dict(full_grid=residual.grid_size(params.resolve(P.notebook, "full")))
 numbers = {"trains": {c: residual.seeds_text(t) for c, t in trains.items()}}

@@ -407,3 +407,20 @@ def test_table2_sets_the_papers_relative_differences_beside_ours():
 def test_grid_size_counts_the_full_presets_cells():
     P = params.resolve("residual_expansion", "full")
     assert residual.grid_size(P) == "4 × 4 × 3 × 2 = 96 cells"
+
+
+def test_the_page_names_what_the_trainability_experiment_trains_for_every_choice():
+    assert residual.trained_text(params.resolve("residual_expansion", "cpu")) == (
+        "residual MLPs on MNIST"
+    )
+    assert residual.trained_text(params.resolve("residual_expansion", "full")) == (
+        "CIFAR ResNets on CIFAR-10"
+    )
+    spec = params.load_spec("residual_expansion")
+    models_, datasets = (
+        spec.parameters[k].choices for k in ("train_model", "train_dataset")
+    )
+    for model in models_:  # a new choice without a name fails here, not on a page
+        for dataset in datasets:
+            P = SimpleNamespace(train_model=model, train_dataset=dataset)
+            assert "_" not in residual.trained_text(P)

@@ -31,6 +31,9 @@ def test_a_quantity_reads_accuracies_in_percent_differences_in_points_ratios_as_
     }
     for name, shown in cases.values():
         assert units.measured_text(est, units.unit_of(name)) == shown
+    # a relative difference reads in percent but is not an accuracy (no share in [0, 1])
+    assert units.unit_of("relative val-loss difference, mnist") == units.RELATIVE
+    assert units.requirement_text("within", 0.1, units.RELATIVE) == "within ±10%"
     # "configuration" is not "ratio": a difference of accuracies described so stays in points
     described = {
         "name": "worst model − majority class",

@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 
 PER_DOUBLING = "pp per doubling"
-SCALED = ("%", "pp", PER_DOUBLING)  # stored as fractions, shown ×100
+RELATIVE = "relative %"  # (b − a)/a: shown in percent like an accuracy, but not a share in [0, 1]
+SCALED = ("%", "pp", PER_DOUBLING, RELATIVE)  # stored as fractions, shown ×100
 # a hyphen that is a number's sign: not in a word, a date, a range, an exponent or an option's value
 SIGN = re.compile(r"(?<![\w.)\]=])-(?=\.?\d|inf)")
 
@@ -22,7 +23,8 @@ def minus(text: str) -> str:
 
 
 def unit_of(name: str, description: str = "") -> str:
-    """``"%"``, ``"pp"``, ``PER_DOUBLING``, ``"×"`` (a criterion named "a / b", not "a / b − 1"),
+    """``"%"`` (an accuracy, a share in [0, 1]), ``RELATIVE`` (a criterion named "relative ...
+    difference"), ``"pp"``, ``PER_DOUBLING``, ``"×"`` (a criterion named "a / b", not "a / b − 1"),
     ``"s"`` (named "... seconds") or ``""``."""
     text = f"{name} {description}".lower()
     words = set(re.findall(r"[\w−]+", text))
@@ -31,7 +33,9 @@ def unit_of(name: str, description: str = "") -> str:
     if "seconds" in name.lower().split():
         return "s"
     if name.lower().startswith("relative") and "difference" in words:
-        return "%"  # (b − a)/a, a relative change: in percent, as the prose writes it
+        return (
+            RELATIVE  # (b − a)/a, a relative change: in percent, as the prose writes it
+        )
     accuracy = "accuracy" in words or "gap" in words
     if accuracy and ("slope" in words or "per doubling" in text):
         return PER_DOUBLING
@@ -41,10 +45,14 @@ def unit_of(name: str, description: str = "") -> str:
 
 
 def _digits(unit: str) -> str:
-    return {"%": ".1f", "pp": ".1f", PER_DOUBLING: ".2f"}.get(unit, ".3g")
+    return {"%": ".1f", RELATIVE: ".1f", "pp": ".1f", PER_DOUBLING: ".2f"}.get(
+        unit, ".3g"
+    )
 
 
 def _suffix(unit: str) -> str:
+    if unit == RELATIVE:
+        return "%"
     return f" {unit}" if unit in ("pp", PER_DOUBLING, "s") else unit
 
 

@@ -31,6 +31,7 @@ from torch.func import jvp
 
 from ... import models, stats, train, units
 from ...stats import Estimate, mean_ci
+from ...summary import DATASET_NAMES
 
 # torch.func's jvp goes through a deprecated torch.jit.script internally; the warning is not ours to fix.
 warnings.filterwarnings(
@@ -525,6 +526,17 @@ def trains_by_config(
         c: stats.k_of_n(g.test_acc >= bar)
         for c, g in at_depth.groupby("config", sort=False)
     }
+
+
+TRAINED_MODELS = {
+    "mlp": "residual MLPs",
+    "resnet": "CIFAR ResNets",
+}  # train_model's choices
+
+
+def trained_text(P) -> str:
+    """What the trainability experiment trains, as the page says it: "residual MLPs on MNIST"."""
+    return f"{TRAINED_MODELS[P.train_model]} on {DATASET_NAMES[P.train_dataset]}"
 
 
 def seeds_text(share: Estimate) -> str:
