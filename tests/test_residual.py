@@ -418,7 +418,7 @@ def test_the_page_names_what_the_trainability_experiment_trains_for_every_choice
     )
     spec = params.load_spec("residual_expansion")
     models_, datasets = (
-        spec.parameters[k].choices for k in ("train_model", "train_dataset")
+        spec.parameters[k]["choices"] for k in ("train_model", "train_dataset")
     )
     for model in models_:  # a new choice without a name fails here, not on a page
         for dataset in datasets:

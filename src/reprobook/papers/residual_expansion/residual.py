@@ -528,10 +528,8 @@ def trains_by_config(
     }
 
 
-TRAINED_MODELS = {
-    "mlp": "residual MLPs",
-    "resnet": "CIFAR ResNets",
-}  # train_model's choices
+# what each of train_model's choices trains, as the page says it
+TRAINED_MODELS = {"mlp": "residual MLPs", "resnet": "CIFAR ResNets"}
 
 
 def trained_text(P) -> str:
