@@ -397,6 +397,39 @@ def test_a_new_run_moves_the_earlier_runs_files_aside_and_loses_none(
     assert sorted(p.name for p in (build / "results").iterdir()) == ["a.json"]
 
 
+def test_relative_data_and_cache_folders_reach_the_kernel_as_checked(
+    tmp_path, monkeypatch
+):
+    """``REPROBOOK_DATA=../shared/data reprobook run …``: the checks read the data from the caller's
+    folder, and so must the kernel, which starts in notebooks/ (it failed there: "dataset not found")."""
+    repo = tmp_path / "repo"
+    (repo / "notebooks").mkdir(parents=True)
+    tiny_notebook(
+        repo / "notebooks" / "a.ipynb",
+        "import json, os\n"
+        "seen = {k: [os.environ.get(k), os.path.isdir(os.environ.get(k, ''))]\n"
+        "        for k in ('REPROBOOK_DATA', 'REPROBOOK_CACHE', 'REPROBOOK_IMAGENET')}\n"
+        "json.dump(seen, open(os.path.join(os.environ['REPROBOOK_RESULTS'], 'a.json'), 'w'))",
+    )
+    caller = tmp_path / "caller"
+    for folder in ("data", "cache"):
+        (caller / folder).mkdir(parents=True)
+    monkeypatch.chdir(caller)
+    monkeypatch.setenv("REPROBOOK_DATA", "data")
+    monkeypatch.setenv("REPROBOOK_CACHE", "./cache/../cache")
+    monkeypatch.delenv("REPROBOOK_IMAGENET", raising=False)
+    monkeypatch.setattr(runner, "load_datasets", lambda n, r: None)
+    monkeypatch.setattr(runner, "validate", lambda n, p, o: {"a": {"x": 1}})
+    [outcome] = runner.run_notebooks(repo, ["a"], "smoke", {}, tmp_path / "build")
+    assert outcome.ok and outcome.record() == {
+        "REPROBOOK_DATA": [str(caller / "data"), True],
+        "REPROBOOK_CACHE": [str(caller / "cache"), True],
+        "REPROBOOK_IMAGENET": [None, False],
+    }
+    # this process's own is left as it was
+    assert os.environ["REPROBOOK_DATA"] == "data"
+
+
 def test_set_aside_keeps_a_failure_marker_and_two_runs_ended_in_one_second(tmp_path):
     """A failed run's marker moves with its notebook (a stale one would show a failure the new run
     did not have), and two earlier runs with the same end time get two folders."""

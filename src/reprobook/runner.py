@@ -232,6 +232,21 @@ def environment(changes: dict[str, str | None]):
         _set_environment(old)
 
 
+# Variables that name a folder. A kernel starts in notebooks/, so a relative one (``REPROBOOK_DATA=
+# ../shared/data``) would point elsewhere there than where :func:`preflight` found the data.
+PATH_VARIABLES = ("REPROBOOK_DATA", "REPROBOOK_CACHE", "REPROBOOK_IMAGENET")
+
+
+def absolute_paths() -> dict[str, str]:
+    """The :data:`PATH_VARIABLES` that are set, made absolute against this process's folder (``~``
+    expanded), as the kernels are to see them."""
+    return {
+        key: os.path.abspath(os.path.expanduser(value))
+        for key in PATH_VARIABLES
+        if (value := os.environ.get(key))
+    }
+
+
 def load_datasets(names: list[str], resolved: dict[str, dict[str, Any]]) -> None:
     """Load (and cache, decoded) every dataset the notebooks need, before any of them starts: a missing
     one fails the run here, naming the notebooks that need it, instead of in each notebook's first
@@ -501,6 +516,7 @@ def run_notebooks(
     resolved, notebooks, results = checked or preflight(names, preset, overrides, build)
     plan = phases(names, preset, jobs)
     env = {
+        **absolute_paths(),
         "REPROBOOK_RESULTS": str(results),
         "REPROBOOK_PROGRESS": "0" if not log_output else "1",
     }
