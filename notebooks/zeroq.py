@@ -300,11 +300,12 @@ plt.show()
 # an average of $b$ bits — exactly the size of uniform $b$-bit weights. The dynamic
 # program keeps the Pareto frontier of (size, summed sensitivity) layer by layer, which
 # gives the optimum at every budget at once; it is checked against brute-force
-# enumeration on the first layers. The bit widths a layer may take are `mp_bits`; with
-# the uniform width among them, the DP can only move away from uniform precision when
-# the summed sensitivity says that is better. Activations are at `mp_act_bits` bits
-# throughout: in the criteria's names, MP3/A8 is a mixed-precision network of 3 bits a
-# weight on average with 8-bit activations, and W3A8 its uniform counterpart.
+# enumeration on the first layers. The bit widths a layer may take are
+# {glue:text}`mp_bits` (`mp_bits`); with the uniform width among them, the DP can only
+# move away from uniform precision when the summed sensitivity says that is better.
+# Activations are at {glue:text}`mp_act_bits` bits throughout (`mp_act_bits`): in the
+# criteria's names, MP3/A8 is a mixed-precision network of 3 bits a weight on average
+# with 8-bit activations, and W3A8 its uniform counterpart.
 
 # %%
 BITS = sorted(set(P.mp_bits) | set(P.mp_budgets))  # the columns of Ω

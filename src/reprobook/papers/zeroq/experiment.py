@@ -612,6 +612,7 @@ def prose(
         "w8a8_margin": f"{100 * P.w8a8_margin:g} pp",
         "real_margin": f"{100 * P.real_margin:g} pp",
         **{f"rank_{s}": f"{e.mean:.2f}" for s, e in agreement.items()},
+        "mp_bits": ", ".join(str(b) for b in P.mp_bits),
         "mp_act_bits": f"{P.mp_act_bits}",
         "mp_results": "; ".join(  # every budget, the one a preset leaves untested too
             f"at {b} bits the DP's allocation reaches {acc[(b, 'distilled')]}, uniform "
