@@ -124,6 +124,22 @@ def test_missing_data_names_every_place_and_the_fix(isolated_data):
     assert "REPROBOOK_DOWNLOAD=0" in message and "set REPROBOOK_DATA" in message
 
 
+def test_a_relative_data_folder_is_shown_where_it_was_read(isolated_data, monkeypatch):
+    """A relative $REPROBOOK_DATA is read from this process's folder (a Jupyter kernel's is the
+    notebook's): the message shows where that was and asks for an absolute path."""
+    monkeypatch.chdir(isolated_data)
+    monkeypatch.setenv("REPROBOOK_DATA", "../elsewhere")
+    with pytest.raises(data.MissingDataError) as err:
+        data.load("mnist")
+    message = str(err.value)
+    assert f"read as {isolated_data / '../elsewhere/MNIST/raw'}" in message
+    assert "Fix: set REPROBOOK_DATA to an absolute path to a folder holding" in message
+    monkeypatch.setenv("REPROBOOK_DATA", str(isolated_data))  # absolute: no such advice
+    with pytest.raises(data.MissingDataError) as err:
+        data.load("mnist")
+    assert "read as" not in str(err.value) and "absolute" not in str(err.value)
+
+
 def test_failed_download_is_reported(isolated_data, monkeypatch):
     import torchvision
 

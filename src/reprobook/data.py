@@ -370,7 +370,8 @@ def load(name: str, download: bool | None = None) -> ImageData:
             if _complete(name, path):
                 arrays = _cached_read(name, path.resolve(), lambda: reader(path))
                 return _to_image_data(name, arrays, str(path), _encoding(path))
-            looked.append(f"{path} (not found or incomplete)")
+            where = "" if path.is_absolute() else f", read as {path.absolute()}"
+            looked.append(f"{path} (not found or incomplete{where})")
     if download:
         try:
             arrays = _cached_read(name, "torchvision-download", lambda: _download(name))
@@ -388,10 +389,15 @@ def load(name: str, download: bool | None = None) -> ImageData:
         if name == "mnist"
         else "cifar-10-batches-py/ (torchvision) or cifar10/{train,test}/<class>/*.jpg (ImageFolder)"
     )
+    # a relative $REPROBOOK_DATA is read from the folder this process runs in: a Jupyter kernel's
+    # is the notebook's, not the shell's that set it
+    relative = root is not None and not root.is_absolute()
     raise MissingDataError(
         f"dataset {name!r} was not found. Looked at:\n  - "
         + "\n  - ".join(looked)
-        + f"\nFix: set REPROBOOK_DATA to a folder holding {layout}, "
+        + "\nFix: set REPROBOOK_DATA to "
+        + ("an absolute path to " if relative else "")
+        + f"a folder holding {layout}, "
         "or allow the download (REPROBOOK_DOWNLOAD=1) on a machine with internet access."
     )
 
