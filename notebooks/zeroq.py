@@ -301,8 +301,7 @@ plt.show()
 # program keeps the Pareto frontier of (size, summed sensitivity) layer by layer, which
 # gives the optimum at every budget at once; it is checked against brute-force
 # enumeration on the first layers. The bit widths a layer may take are
-# {glue:text}`mp_bits` (`mp_bits`); with the uniform width among them, the DP can only
-# move away from uniform precision when the summed sensitivity says that is better.
+# {glue:text}`mp_bits` (`mp_bits`): {glue:text}`mp_uniform`.
 # Activations are at {glue:text}`mp_act_bits` bits throughout (`mp_act_bits`): in the
 # criteria's names, MP3/A8 is a mixed-precision network of 3 bits a weight on average
 # with 8-bit activations, and W3A8 its uniform counterpart.

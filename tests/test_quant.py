@@ -548,3 +548,18 @@ def test_shown_tables_read_accuracies_in_percent_and_differences_in_points():
     )
     shown = experiment.shown(table)
     assert shown.loc["W4A4"].tolist() == ["85.6%", "−1.0 pp [−1.8, −0.2]"]
+
+
+def test_the_page_says_where_the_dp_may_pick_the_uniform_allocation():
+    # cpu: both budgets' widths are choices; gpu and full: the paper's {2, 4, 8} with budgets 4 and 3
+    assert experiment.uniform_reach_text([2, 3, 4, 6, 8], [4, 3]).startswith(
+        "each budget's uniform width is among them"
+    )
+    assert experiment.uniform_reach_text([2, 4, 8], [4, 3]) == (
+        "at 4 bits the uniform width is among them, so there the DP can only move away from "
+        "uniform precision where the summed sensitivity is lower; at 3 bits it is not, and the "
+        "DP must mix wider and narrower layers"
+    )
+    assert experiment.uniform_reach_text([2, 8], [4]).startswith(
+        "no budget's uniform width"
+    )

@@ -594,6 +594,25 @@ def numbers(run: Network, summary, correct, mp_correct, agreement, timing: Timin
     }
 
 
+def uniform_reach_text(bits: list[int], budgets: list[int]) -> str:
+    """Whether the DP may pick each budget's uniform allocation (every layer at ``b`` bits), as the
+    page says it: where it may, mixed precision departs from uniform only where the summed
+    sensitivity is lower; where ``b`` is not among ``bits`` (budget 3 with the paper's {2, 4, 8}),
+    the DP must mix wider and narrower layers."""
+    within = [b for b in budgets if b in bits]
+    outside = [b for b in budgets if b not in bits]
+    may = "the DP can only move away from uniform precision where the summed sensitivity is lower"
+    if not outside:
+        return f"each budget's uniform width is among them, so {may}"
+    must = "the DP must mix wider and narrower layers"
+    if not within:
+        return f"no budget's uniform width is among them: {must}"
+    return (
+        f"at {', '.join(map(str, within))} bits the uniform width is among them, so there {may}; "
+        f"at {', '.join(map(str, outside))} bits it is not, and {must}"
+    )
+
+
 def prose(
     P, run: Network, fp_acc, summary, w8a8_diff, correct, mp_correct, agreement, timing
 ):
@@ -613,6 +632,7 @@ def prose(
         "real_margin": f"{100 * P.real_margin:g} pp",
         **{f"rank_{s}": f"{e.mean:.2f}" for s, e in agreement.items()},
         "mp_bits": ", ".join(str(b) for b in P.mp_bits),
+        "mp_uniform": uniform_reach_text(P.mp_bits, P.mp_budgets),
         "mp_act_bits": f"{P.mp_act_bits}",
         "mp_results": "; ".join(  # every budget, the one a preset leaves untested too
             f"at {b} bits the DP's allocation reaches {acc[(b, 'distilled')]}, uniform "
