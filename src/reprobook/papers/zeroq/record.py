@@ -55,7 +55,7 @@ NAME = "resnet20-cifar10"
 # - Not a recipe, a measure of what such JPEG costs (2026-12-07, outside the package): one more
 #   quality-75, 4:2:0 pass (Pillow) over the train and test images, on an 8×8 grid shifted by 4 px
 #   (reflect-padded to 40×40, encoded, decoded, cropped back: 31.9 dB PSNR against the mirror; the
-#   same pass on the mirror's own grid changes it by only 50.8 dB), then this recipe for 20 epochs,
+#   same pass on the mirror's own grid gives 50.8 dB, nearly no change), then this recipe for 20 epochs,
 #   seeds 0 and 1: the mirror 85.96% and 85.82%, with the pass 84.57% and 84.98% (−1.1 points; −1.39
 #   and −0.84 per seed). The first pass (original pixels → mirror) cannot be measured here; one more
 #   of the same strength costs about a point at 20 epochs, so a gap of that order between He et
