@@ -32,10 +32,9 @@ def unit_of(name: str, description: str = "") -> str:
         return "" if "−" in name else "×"
     if "seconds" in name.lower().split():
         return "s"
+    # (b − a)/a, a relative change: in percent, as the prose writes it
     if name.lower().startswith("relative") and "difference" in words:
-        return (
-            RELATIVE  # (b − a)/a, a relative change: in percent, as the prose writes it
-        )
+        return RELATIVE
     accuracy = "accuracy" in words or "gap" in words
     if accuracy and ("slope" in words or "per doubling" in text):
         return PER_DOUBLING
