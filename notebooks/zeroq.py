@@ -82,7 +82,7 @@ settings = None  # cpu: ['W8A8', 'W6A6', 'W4A8', 'W4A4']
 low_setting = None  # cpu: 'W4A4'
 mp_bits = None  # cpu: [2, 3, 4, 6, 8]
 mp_budgets = None  # cpu: [4, 3]
-mp_act_bits = None  # cpu: 8
+mp_act_bits = None  # cpu: [8, 8]
 random_allocations = None  # cpu: 4
 brute_force_layers = None  # cpu: 6
 timing_steps = None  # cpu: 20
@@ -302,9 +302,10 @@ plt.show()
 # gives the optimum at every budget at once; it is checked against brute-force
 # enumeration on the first layers. The bit widths a layer may take are
 # {glue:text}`mp_bits` (`mp_bits`): {glue:text}`mp_uniform`.
-# Activations are at {glue:text}`mp_act_bits` bits throughout (`mp_act_bits`): in the
-# criteria's names, MP3/A8 is a mixed-precision network of 3 bits a weight on average
-# with 8-bit activations, and W3A8 its uniform counterpart.
+# Each budget has its own activation width (`mp_act_bits`, one per budget); this run
+# compares {glue:text}`mp_settings`. In the criteria's names, MP3/A8 is a
+# mixed-precision network of 3 bits a weight on average with 8-bit activations, and
+# W3A8 its uniform counterpart of the same size.
 
 # %%
 BITS = sorted(set(P.mp_bits) | set(P.mp_budgets))  # the columns of Ω
@@ -366,8 +367,8 @@ plt.show()
 # %%
 with claim.section("mixed precision"):
     mp_correct, each = experiment.mixed_precision(run, batches, dp, randoms, P)
-a = P.mp_act_bits
-for b in P.mp_budgets:
+MIXED = experiment.mixed_settings(P)  # {budget b: activation bits a}: MPb/Aa
+for b, a in MIXED.items():
     mp, uniform, random = (mp_correct[b, k] for k in ("distilled", "uniform", "random"))
     claim.measure(f"MP{b}/A{a} − W{b}A{a}", paired_difference(mp, uniform))
     claim.measure(f"MP{b}/A{a} − random allocations", paired_difference(mp, random))
@@ -375,14 +376,14 @@ levels, size = experiment.allocation_checks(net, P.settings, dp, randoms, P)
 claim.measure("largest levels per channel − 2^k", Estimate.point(levels))
 claim.measure("largest Σ P_i k_i − b Σ P_i", Estimate.point(size))
 print(f"max levels per channel − 2^k = {levels}; max Σ P_i k_i − b Σ P_i = {size}")
-experiment.shown(experiment.mixed_table(mp_correct, P.mp_budgets))
+experiment.shown(experiment.mixed_table(mp_correct, MIXED))
 
 # %%
 # Figure: Mixed-precision allocations from the Pareto search against uniform precision
 #   and random allocations of the same size.
-n = len(P.mp_budgets)
+n = len(MIXED)
 fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 3.0), squeeze=False, sharey=True)
-for ax, b in zip(axes[0], P.mp_budgets):
+for ax, (b, a) in zip(axes[0], MIXED.items()):
     uniform = mp_correct[(b, "uniform")]
     kinds = {f"MP ({s})": s for s in SOURCES} | {"random (mean)": "random"}
     for i, (k, color) in enumerate(zip(kinds.values(), ["C0", "C1", "C2", plots.GREY])):
@@ -393,7 +394,7 @@ for ax, b in zip(axes[0], P.mp_budgets):
     label = f"uniform W{b}A{a} ({notebook.percent(uniform.mean())})"
     ax.axhline(0, color="C3", lw=1, label=label)
     ax.set_xticks(range(len(kinds)), list(kinds), rotation=20)
-    ax.set(title=f"budget {b} bits on average, A{a}")
+    ax.set(title=f"MP{b}/A{a}: {b} bits a weight on average")
     ax.legend()
 axes[0][0].set_ylabel("accuracy − uniform (pp, paired, 95% CI)")
 fig.suptitle("Mixed precision against uniform precision of the same size")
@@ -464,9 +465,9 @@ print(claim.verdict_line())
 # - *Mixed precision* ({glue:text}`verdict_mixed_precision`): layer sensitivities on
 #   Distilled Data rank the layers with a Spearman agreement of
 #   {glue:text}`rank_distilled` with real data (Gaussian: {glue:text}`rank_Gaussian`).
-#   Against uniform precision of the same size ($b$ bits a weight on average,
-#   activations at {glue:text}`mp_act_bits` bits), {glue:text}`mp_results` (random:
-#   the mean over the allocations). The card and the table above say which of these
+#   Against uniform precision of the same size (MP$b$/A$a$ against W$b$A$a$: $b$ bits a
+#   weight on average, $a$-bit activations), {glue:text}`mp_results` (random: the mean
+#   over the allocations). The card and the table above say which of these
 #   comparisons this preset judges.
 # - *Seconds, not an epoch* ({glue:text}`verdict_seconds_not_an_epoch`): the pipeline
 #   took {glue:text}`pipeline_s` s, {glue:text}`epoch_pct` of one training epoch

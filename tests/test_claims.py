@@ -391,6 +391,33 @@ def test_a_subclaim_not_tested_at_a_preset_is_declared_and_left_out():
     assert other.tested("b")
 
 
+def test_for_each_over_several_parameters_takes_them_in_step():
+    criterion = {
+        "name": "MP{b}/A{a} − W{b}A{a}",
+        "for_each": {"b": "budgets", "a": "act_bits"},
+        "require": ">= 0",
+        # a mapping text takes the first variable's entry: a = 6 must not pick b = 6's text
+        "paper": {6: "six-bit budget", "*": "MP > uniform"},
+        "not_tested": {"cpu": {4: "needs {b}x more images", "*": None}},
+    }
+    spec = {
+        "title": "T",
+        "statement": "S",
+        "subclaims": [{"name": "mp", "criteria": [criterion]}],
+    }
+    values = {"preset": "cpu", "budgets": [6, 4, 3], "act_bits": [6, 8, 6]}
+    criteria = declared(values, spec).subclaims[0].criteria
+    assert [c.name for c in criteria] == [
+        "MP6/A6 − W6A6",
+        "MP4/A8 − W4A8",
+        "MP3/A6 − W3A6",
+    ]
+    assert [c.paper for c in criteria] == ["six-bit budget"] + ["MP > uniform"] * 2
+    assert [c.not_tested for c in criteria] == ["", "needs 4x more images", ""]
+    with pytest.raises(ValueError, match="budgets, act_bits in step.*lengths"):
+        declared({**values, "act_bits": [6, 8]}, spec)
+
+
 @pytest.mark.parametrize(
     "text, n, reads",
     [

@@ -248,6 +248,20 @@ def test_spec_rules_accept_what_they_describe():
             r"low_setting 'W2A2' is not one of settings",
         ),
         ("zeroq", "cpu", {"depth": 8}, r"model 'record' is a ResNet-20 .* got depth 8"),
+        (
+            "zeroq",
+            "cpu",
+            {"mp_act_bits": [6]},
+            r"one activation width per budget in mp_budgets \[4, 3\]; "
+            r"e.g. -p mp_act_bits '\[6, 6\]'$",
+        ),
+        ("zeroq", "full", {"mp_budgets": [4, 3, 2]}, r"mp_act_bits \[6, 8\] must give"),
+        (
+            "zeroq",
+            "cpu",
+            {"mp_budgets": [3, 4, 3], "mp_act_bits": [8, 8, 4]},
+            r"names a budget twice; .* e.g. -p mp_budgets '\[4, 3\]'$",
+        ),
     ],
 )
 def test_parameters_that_must_agree_fail_when_resolved(

@@ -1,5 +1,6 @@
 import copy
 import itertools
+import types
 
 import numpy as np
 import pandas as pd
@@ -500,13 +501,39 @@ def test_the_mixed_precision_table_has_one_column_per_kind_whatever_the_budgets(
     for b in (3, 4):
         correct |= {(b, s): one for s in experiment.SOURCES}
         correct |= {(b, "uniform"): zero, (b, "random"): np.full(8, 0.5)}
-    table = experiment.mixed_table(correct, [3, 4])
-    assert list(table.index) == ["3 bits", "4 bits"] and "uniform, same size" in table
-    assert table.loc["4 bits", "MP − uniform"].mean == pytest.approx(1.0)
-    assert table.loc["3 bits", "random (mean)"].mean == pytest.approx(0.5)
+    table = experiment.mixed_table(correct, {3: 6, 4: 8})
+    assert list(table.index) == ["MP3/A6", "MP4/A8"] and "uniform, same size" in table
+    assert table.loc["MP4/A8", "MP − uniform"].mean == pytest.approx(1.0)
+    assert table.loc["MP3/A6", "random (mean)"].mean == pytest.approx(0.5)
     shown = experiment.shown(table)
-    assert shown.loc["4 bits", "MP, distilled"] == "100.0%"
-    assert shown.loc["4 bits", "MP − random"].startswith("+50.0 pp")
+    assert shown.loc["MP4/A8", "MP, distilled"] == "100.0%"
+    assert shown.loc["MP4/A8", "MP − random"].startswith("+50.0 pp")
+
+
+def test_each_budget_is_evaluated_at_its_own_activation_bits():
+    class Run:  # records the (weight bits, activation bits) each evaluation quantizes to
+        def __init__(self):
+            self.asked = []
+
+        def correct(self, weights, act_bits, batches):
+            bits = weights if isinstance(weights, int) else max(weights.values())
+            self.asked.append((bits, act_bits))
+            return np.ones(4)
+
+    P = params.resolve("zeroq", "full")
+    assert experiment.mixed_settings(P) == {6: 6, 4: 8}  # the paper's MP6/A6 and MP4/A8
+    dp = types.SimpleNamespace(
+        chosen={(b, s): {"conv": b} for b in (6, 4) for s in experiment.SOURCES}
+    )
+    randoms = {6: [{"conv": 6}], 4: [{"conv": 4}]}
+    run = Run()
+    correct, _ = experiment.mixed_precision(
+        run, dict.fromkeys(experiment.SOURCES), dp, randoms, P
+    )
+    assert sorted(set(run.asked)) == [(4, 8), (6, 6)]
+    assert {b for b, _ in correct} == {6, 4}
+    names = [c.name for c in notebook.declare(P).subclaims[1].criteria]
+    assert names[1:3] == ["MP6/A6 − W6A6", "MP4/A8 − W4A8"]
 
 
 def test_the_mosaic_puts_one_batch_per_row():
@@ -551,7 +578,7 @@ def test_shown_tables_read_accuracies_in_percent_and_differences_in_points():
 
 
 def test_the_page_says_where_the_dp_may_pick_the_uniform_allocation():
-    # cpu: both budgets' widths are choices; gpu and full: the paper's {2, 4, 8} with budgets 4 and 3
+    # cpu: both budgets' widths are choices; gpu: the paper's {2, 4, 8} with budgets 4 and 3
     assert experiment.uniform_reach_text([2, 3, 4, 6, 8], [4, 3]).startswith(
         "each budget's uniform width is among them"
     )

@@ -218,15 +218,18 @@ class Claim:
               gates: [...]              # optional, claim-level
 
         Under ``for_each``, a text written as a mapping takes the entry of the bound value, else its
-        ``"*"`` entry: ``paper: {softmax: "+0.4%", "*": "≥ 0"}``.
+        ``"*"`` entry: ``paper: {softmax: "+0.4%", "*": "≥ 0"}``. ``for_each`` may bind several
+        variables to lists of the same length, taken in step (``{b: mp_budgets, a: mp_act_bits}``
+        gives MP6/A6 and MP4/A8 from ``[6, 4]`` and ``[6, 8]``); a mapping text then takes the entry
+        of the first variable's value.
         """
         referenced: dict[str, set[str]] = {}
 
         def fill(text: Any, extra: dict[str, Any] | None = None) -> str:
             # a text per for_each value: {softmax: "...", "*": "otherwise"}
             if isinstance(text, dict):
-                hits = [text[v] for v in (extra or {}).values() if v in text]
-                text = hits[0] if hits else text.get("*")
+                first = next(iter((extra or {}).values()), None)
+                text = text.get(first, text.get("*")) if extra else text.get("*")
             return (
                 _PRESET_TEXT.format(str(text), **values, **(extra or {}))
                 if text is not None
@@ -236,11 +239,18 @@ class Claim:
         def criteria(entries: list[dict[str, Any]]) -> list[Criterion]:
             out = []
             for c in entries:
-                (var, param), *_ = (c.get("for_each") or {None: None}).items()
-                items = values[param] if param else [None]
-                for item in items:
-                    extra = {var: item} if var else {}
-                    out.append(criterion(c, extra))
+                bound = (
+                    c.get("for_each") or {}
+                )  # {variable: the parameter it runs over}
+                lists = {var: list(values[param]) for var, param in bound.items()}
+                lengths = {param: len(lists[var]) for var, param in bound.items()}
+                if len(set(lengths.values())) > 1:
+                    raise ValueError(
+                        f"{notebook}: criterion {c['name']!r} runs over {', '.join(lengths)} in "
+                        f"step, which must be as long as each other; got lengths {lengths}"
+                    )
+                steps = zip(*lists.values()) if lists else [()]
+                out.extend(criterion(c, dict(zip(lists, step))) for step in steps)
             return out
 
         preset = values.get("preset")

@@ -8,11 +8,24 @@ RECORD_SHAPE = (20, 16, 32)
 
 
 def check_parameters(P) -> None:
-    """``low_setting`` is one of ``settings``; the model of record keeps its own shape."""
+    """``low_setting`` is one of ``settings``; each budget has its activation bits and no budget
+    comes twice; the model of record keeps its own shape."""
     if P.low_setting not in P.settings:
         raise ParameterError(
             f"{P.notebook}: low_setting {P.low_setting!r} is not one of settings {P.settings};"
             f" e.g. -p low_setting {P.settings[-1]}"
+        )
+    budgets, act_bits = list(P.mp_budgets), list(P.mp_act_bits)
+    if len(act_bits) != len(budgets):
+        fill = (act_bits[-1:] or [8]) * len(budgets)
+        raise ParameterError(
+            f"{P.notebook}: mp_act_bits {act_bits} must give one activation width per budget in"
+            f" mp_budgets {budgets}; e.g. -p mp_act_bits '{fill}'"
+        )
+    if len(set(budgets)) < len(budgets):
+        raise ParameterError(
+            f"{P.notebook}: mp_budgets {budgets} names a budget twice; list each once,"
+            f" e.g. -p mp_budgets '{sorted(set(budgets), reverse=True)}'"
         )
     if P.model == "record" and (P.depth, P.width, P.resolution) != RECORD_SHAPE:
         depth, width, resolution = RECORD_SHAPE

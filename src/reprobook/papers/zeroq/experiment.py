@@ -441,22 +441,30 @@ def allocation_checks(
     return max(levels), max(size)
 
 
+def mixed_settings(P) -> dict[int, int]:
+    """{average weight bits b: activation bits a} of each mixed-precision model MPb/Aa, in order."""
+    return dict(zip(P.mp_budgets, P.mp_act_bits))
+
+
+def mixed_name(b: int, a: int) -> str:
+    """The paper's name of a mixed-precision model: ``MP4/A8`` (4 bits a weight on average)."""
+    return f"MP{b}/A{a}"
+
+
 def mixed_precision(
     run: Network, batches, dp: Allocations, randoms, P
 ) -> tuple[dict, dict]:
     """Per-image correctness per (budget, kind): the DP's allocation from each source's Ω and
     calibration (the paper's ablation), uniform precision of the same size, and the mean of the random
-    allocations (``randoms``, whose own correctness comes second)."""
+    allocations (``randoms``, whose own correctness comes second); activations at the budget's bits."""
     correct, each_random = {}, {}
-    for b in P.mp_budgets:
+    for b, a in mixed_settings(P).items():
         for source in SOURCES:
             correct[(b, source)] = run.correct(
-                dp.chosen[(b, source)], P.mp_act_bits, batches[source]
+                dp.chosen[(b, source)], a, batches[source]
             )
-        correct[(b, "uniform")] = run.correct(b, P.mp_act_bits, batches["distilled"])
-        each_random[b] = [
-            run.correct(r, P.mp_act_bits, batches["distilled"]) for r in randoms[b]
-        ]
+        correct[(b, "uniform")] = run.correct(b, a, batches["distilled"])
+        each_random[b] = [run.correct(r, a, batches["distilled"]) for r in randoms[b]]
         correct[(b, "random")] = np.mean(each_random[b], axis=0)
     return correct, each_random
 
@@ -467,18 +475,19 @@ def shown(table: pd.DataFrame) -> pd.DataFrame:
     return notebook.percent_table(table, points=[c for c in table if " − " in c])
 
 
-def mixed_table(correct: Mapping, budgets) -> pd.DataFrame:
+def mixed_table(correct: Mapping, settings: Mapping[int, int]) -> pd.DataFrame:
     """Accuracy of each kind per budget (with its interval over test images), and the DP's paired
-    differences with uniform precision of the same size (W{budget}) and with random allocations."""
+    differences with uniform precision of the same size (W{budget}) and with random allocations;
+    ``settings`` is {budget: activation bits} (``mixed_settings``)."""
     rows = []
-    for b in budgets:
+    for b, a in settings.items():
         kinds = [*SOURCES, "uniform", "random"]
         acc = {k: accuracy(correct[(b, k)][None]) for k in kinds}  # [1, N] correctness
         mp = correct[(b, "distilled")]
         vs = {k: paired_difference(mp, correct[(b, k)]) for k in ("uniform", "random")}
         rows.append(
             {
-                "budget": f"{b} bits",
+                "setting": mixed_name(b, a),
                 "MP, distilled": acc["distilled"],
                 "MP, Gaussian": acc["Gaussian"],
                 "MP, real": acc["real"],
@@ -488,7 +497,7 @@ def mixed_table(correct: Mapping, budgets) -> pd.DataFrame:
                 "MP − random": vs["random"],
             }
         )
-    return pd.DataFrame(rows).set_index("budget")
+    return pd.DataFrame(rows).set_index("setting")
 
 
 @dataclass
@@ -536,8 +545,9 @@ def timing(
     jitter within this run)."""
     step_seconds = run.training_step_seconds(P.batch_size, P.timing_steps)
     tick = time.perf_counter()
-    chosen = dp.chosen[(P.mp_budgets[0], "distilled")]
-    quant.quantize_model(run.net, chosen, P.mp_act_bits, batches["distilled"][0])
+    b, a = next(iter(mixed_settings(P).items()))  # the first budget
+    chosen = dp.chosen[(b, "distilled")]
+    quant.quantize_model(run.net, chosen, a, batches["distilled"][0])
     stages = {
         "distil": distilled.seconds,
         "sensitivities": sens_seconds["distilled"],
@@ -620,6 +630,7 @@ def prose(
     low = P.low_setting
     acc = {k: f"{v.mean():.1%}" for k, v in {**correct, **mp_correct}.items()}
     pipeline, epoch = timing.pipeline.mean, timing.epoch.mean
+    settings = mixed_settings(P)
     return {
         "model_desc": run.name,
         "fp_acc": f"{fp_acc.mean:.1%}",
@@ -633,11 +644,11 @@ def prose(
         **{f"rank_{s}": f"{e.mean:.2f}" for s, e in agreement.items()},
         "mp_bits": ", ".join(str(b) for b in P.mp_bits),
         "mp_uniform": uniform_reach_text(P.mp_bits, P.mp_budgets),
-        "mp_act_bits": f"{P.mp_act_bits}",
+        "mp_settings": ", ".join(mixed_name(b, a) for b, a in settings.items()),
         "mp_results": "; ".join(  # every budget, the one a preset leaves untested too
-            f"at {b} bits the DP's allocation reaches {acc[(b, 'distilled')]}, uniform "
-            f"precision {acc[(b, 'uniform')]}, random allocations {acc[(b, 'random')]}"
-            for b in P.mp_budgets
+            f"{mixed_name(b, a)}, the DP's allocation, reaches {acc[(b, 'distilled')]}, uniform "
+            f"W{b}A{a} {acc[(b, 'uniform')]}, random allocations {acc[(b, 'random')]}"
+            for b, a in settings.items()
         ),
         "pipeline_s": f"{pipeline:.1f}",
         "epoch_s": f"{epoch:.0f}",
