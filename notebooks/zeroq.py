@@ -498,6 +498,7 @@ print(claim.verdict_line())
 # "0.5% of an epoch", an ImageNet number, is out of reach by arithmetic alone; the `cpu`
 # threshold is the qualitative "less than an epoch". Only the `full` preset
 # (ImageNet-pretrained ResNet-18, the 50,000 validation images, the official
-# distillation on a GPU) follows the paper's protocol. The provenance of this run —
+# distillation on a GPU, the paper's mixed-precision settings MP6/A6 and MP4/A8 with
+# bit widths {2, 4, 8}) follows the paper's protocol. The provenance of this run —
 # commit, packages, hardware, parameters — is in the results file printed above and on
 # the summary page.
