@@ -260,7 +260,7 @@ def test_spec_rules_accept_what_they_describe():
             "zeroq",
             "cpu",
             {"mp_budgets": [3, 4, 3], "mp_act_bits": [8, 8, 4]},
-            r"names a budget twice; .* e.g. -p mp_budgets '\[4, 3\]'$",
+            r"names a budget twice; .* e.g. -p mp_budgets '\[3, 4\]' -p mp_act_bits '\[8, 8\]'$",
         ),
     ],
 )
@@ -278,6 +278,7 @@ def test_parameters_that_agree_pass_their_papers_rules():
         "residual_expansion", "cpu", {"train_blocks": [4, 6]}
     )  # an MLP
     assert params.resolve("zeroq", "cpu", {"model": "cifar_resnet", "depth": 8})
+    assert params.resolve("zeroq", "cpu", {"mp_budgets": [3, 4], "mp_act_bits": [8, 8]})
     assert params.resolve("wide_attention", "cpu", {"total_heads": 4, "layers": [1, 4]})
 
 

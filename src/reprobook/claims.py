@@ -239,9 +239,8 @@ class Claim:
         def criteria(entries: list[dict[str, Any]]) -> list[Criterion]:
             out = []
             for c in entries:
-                bound = (
-                    c.get("for_each") or {}
-                )  # {variable: the parameter it runs over}
+                # {variable: the parameter it runs over}
+                bound = c.get("for_each") or {}
                 lists = {var: list(values[param]) for var, param in bound.items()}
                 lengths = {param: len(lists[var]) for var, param in bound.items()}
                 if len(set(lengths.values())) > 1:

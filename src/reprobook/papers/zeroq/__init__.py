@@ -23,9 +23,13 @@ def check_parameters(P) -> None:
             f" mp_budgets {budgets}; e.g. -p mp_act_bits '{fill}'"
         )
     if len(set(budgets)) < len(budgets):
+        once: dict[int, int] = {}  # {budget: activation bits}, each budget's first pair
+        for b, a in zip(budgets, act_bits):
+            once.setdefault(b, a)
         raise ParameterError(
-            f"{P.notebook}: mp_budgets {budgets} names a budget twice; list each once,"
-            f" e.g. -p mp_budgets '{sorted(set(budgets), reverse=True)}'"
+            f"{P.notebook}: mp_budgets {budgets} names a budget twice; list each once, with"
+            f" its activation width: e.g. -p mp_budgets '{list(once)}'"
+            f" -p mp_act_bits '{list(once.values())}'"
         )
     if P.model == "record" and (P.depth, P.width, P.resolution) != RECORD_SHAPE:
         depth, width, resolution = RECORD_SHAPE
