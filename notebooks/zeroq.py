@@ -370,8 +370,9 @@ with claim.section("mixed precision"):
 MIXED = experiment.mixed_settings(P)  # {budget b: activation bits a}: MPb/Aa
 for b, a in MIXED.items():
     mp, uniform, random = (mp_correct[b, k] for k in ("distilled", "uniform", "random"))
-    claim.measure(f"MP{b}/A{a} − W{b}A{a}", paired_difference(mp, uniform))
-    claim.measure(f"MP{b}/A{a} − random allocations", paired_difference(mp, random))
+    name = experiment.mixed_name(b, a)  # MPb/Aa
+    claim.measure(f"{name} − W{b}A{a}", paired_difference(mp, uniform))
+    claim.measure(f"{name} − random allocations", paired_difference(mp, random))
 levels, size = experiment.allocation_checks(net, P.settings, dp, randoms, P)
 claim.measure("largest levels per channel − 2^k", Estimate.point(levels))
 claim.measure("largest Σ P_i k_i − b Σ P_i", Estimate.point(size))
@@ -394,7 +395,7 @@ for ax, (b, a) in zip(axes[0], MIXED.items()):
     label = f"uniform W{b}A{a} ({notebook.percent(uniform.mean())})"
     ax.axhline(0, color="C3", lw=1, label=label)
     ax.set_xticks(range(len(kinds)), list(kinds), rotation=20)
-    ax.set(title=f"MP{b}/A{a}: {b} bits a weight on average")
+    ax.set(title=f"{experiment.mixed_name(b, a)}: {b} bits a weight on average")
     ax.legend()
 axes[0][0].set_ylabel("accuracy − uniform (pp, paired, 95% CI)")
 fig.suptitle("Mixed precision against uniform precision of the same size")

@@ -545,7 +545,7 @@ def timing(
     jitter within this run)."""
     step_seconds = run.training_step_seconds(P.batch_size, P.timing_steps)
     tick = time.perf_counter()
-    b, a = next(iter(mixed_settings(P).items()))  # the first budget
+    b, a = P.mp_budgets[0], P.mp_act_bits[0]  # the first budget and its activation bits
     chosen = dp.chosen[(b, "distilled")]
     quant.quantize_model(run.net, chosen, a, batches["distilled"][0])
     stages = {
