@@ -94,15 +94,16 @@ def faults_per_step(keep: str) -> tuple[bool, float]:
 
 
 @glibc
-def test_kept_memory_removes_most_page_faults_of_a_training_step():
+def test_a_training_step_with_kept_memory_faults_in_almost_no_pages():
     kept, with_kept = faults_per_step("1")
     not_kept, with_default = faults_per_step("0")
     assert kept and not not_kept
     # an activation of this net is 2–8 MiB, 512–2,048 pages: kept, a typical step faults in none
-    # (0 here). How many malloc's defaults fault depends on the machine (11,000–39,000 a step here;
-    # 1,272 on average on the CI machine of 2026-12-07): at least 4 times as many, and 1 MiB a step.
+    # (0 here), whatever the kernel's page size. What malloc's defaults fault is not asserted: it
+    # depends on the machine (11,000–39,000 a step here; 1,272 on average on one CI machine, none
+    # at all on another, where glibc's sliding mmap threshold had kept the blocks anyway). That the
+    # settings are what keeps them is the next test's, on any machine.
     assert with_kept < 128, (with_kept, with_default)
-    assert with_default > 4 * max(with_kept, 64), (with_kept, with_default)
 
 
 @mallinfo2
