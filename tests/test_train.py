@@ -172,7 +172,7 @@ def test_bf16_reaches_the_cpu_only_when_asked_for_everywhere():
 @pytest.mark.parametrize(
     "has_bf16, precision, device, slow",
     [
-        (False, "bf16-everywhere", "cpu", True),  # emulated: ~10x slower than fp32
+        (False, "bf16-everywhere", "cpu", True),  # emulated: 1.8-10x slower than fp32
         (True, "bf16-everywhere", "cpu", False),
         (
             None,
