@@ -127,10 +127,10 @@ def cpu_has_bf16() -> bool | None:
 
 
 def slow_precision(precision: str, device: torch.device) -> str | None:
-    """Why training in ``precision`` on ``device`` would crawl, or ``None``: bf16 autocast on a CPU
-    without bf16 instructions is emulated. ResNet-20 at 32 px, batch 128, a bare step loop: on a 2-core
-    AVX2 EPYC (2026-12-06) 38 images/s against 382 in fp32; on a 2-core AVX-512 Xeon without
-    AVX512-BF16 or AMX (2026-12-07) 222–239 against 391–437, about 1.8× slower."""
+    """Why training in ``precision`` on ``device`` would be slower than fp32, or ``None``: bf16
+    autocast on a CPU without bf16 instructions is emulated. ResNet-20 at 32 px, batch 128, a bare
+    step loop: on a 2-core AVX2 EPYC (2026-12-06) 38 images/s against 382 in fp32; on a 2-core
+    AVX-512 Xeon without AVX512-BF16 or AMX (2026-12-07) 222–239 against 391–437, about 1.8× slower."""
     if (
         precision == "bf16-everywhere"
         and device.type == "cpu"
