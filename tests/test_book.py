@@ -186,6 +186,20 @@ def test_the_summary_says_which_run_times_were_measured_on_a_shared_machine():
     assert "- Run time: " in page and "(beside up to 1 other run)\n" in page
 
 
+def test_the_run_table_names_one_shared_machine_once_and_different_ones_per_row():
+    second = {**RESULT, "notebook": "wide_attention", "title": "Wide attention"}
+    header = "| notebook | verdict | preset | run time | commit |"
+    page = render_summary([RESULT, second])
+    assert header in page and page.count("AMD EPYC, 2 cores") == 3  # once + two claim sections
+    assert "Every run above ran on the same machine: AMD EPYC, 2 cores, 24 GB RAM." in page
+    xeon = {**RESULT["provenance"]["hardware"], "cpu": "Intel Xeon"}
+    other = {**second, "provenance": {**RESULT["provenance"], "hardware": xeon}}
+    page = render_summary([RESULT, other])
+    assert "| notebook | verdict | preset | hardware | run time | commit |" in page
+    assert "same machine" not in page
+    assert "same machine" not in render_summary([RESULT])  # one run: its row names it
+
+
 def test_the_summary_counts_cores_in_words():
     assert summary._hardware({"hardware": {"cpu": "X", "cores": 1}}) == "X, 1 core"
     assert summary._hardware({"hardware": {"cpu": "X", "cores": 2}}) == "X, 2 cores"

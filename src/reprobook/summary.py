@@ -392,6 +392,20 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     return lines
 
 
+def _runs_table(
+    header: list[str], rows: list[list[str]], hardware: list[str]
+) -> list[str]:
+    """:func:`_table` of runs whose ``"hardware"`` column holds ``hardware`` (one per row). Where
+    two runs or more all ran on one machine, the column goes and one sentence under the table
+    names the machine: five copies of a CPU's name squeezed the table into six-line rows."""
+    if len(rows) < 2 or len(set(hardware)) != 1:
+        return _table(header, rows)
+    drop = header.index("hardware")
+    keep = [i for i in range(len(header)) if i != drop]
+    table = _table([header[i] for i in keep], [[row[i] for i in keep] for row in rows])
+    return table + ["", f"Every run above ran on the same machine: {hardware[0]}."]
+
+
 # --- the page -------------------------------------------------------------------------------
 
 
@@ -443,9 +457,10 @@ def render_summary(
             ]
         if changed := criteria_changed_text(r):
             lines += [f"**{r['notebook']}:** {changed}", ""]
-    rows = []
+    rows, hardware = [], []
     for r in results:
         if r.get("failed"):
+            hardware.append("")  # the column shows the error: never one shared machine
             rows.append(
                 [
                     _cell(r["notebook"]),
@@ -458,18 +473,21 @@ def render_summary(
             )
             continue
         prov = r["provenance"]
+        hardware.append(_cell(_hardware(prov)))
         rows.append(
             [
                 f"{{ref}}`{_cell(r['notebook'])} <{_label(r)}>`",
                 _badge(r.get("verdict")),
                 f"`{r.get('preset', '?')}`",
-                _cell(_hardware(prov)),
+                hardware[-1],
                 _run_time(prov),
                 _commit(prov),
             ]
         )
-    lines += _table(
-        ["notebook", "verdict", "preset", "hardware", "run time", "commit"], rows
+    lines += _runs_table(
+        ["notebook", "verdict", "preset", "hardware", "run time", "commit"],
+        rows,
+        hardware,
     )
 
     for preset, recorded in (records or {}).items():
@@ -483,19 +501,21 @@ def render_summary(
             "```",
             "",
         ]
-        lines += _table(
+        shown = [r for r in recorded if not r.get("failed")]
+        hardware = [_cell(_hardware(r.get("provenance", {}))) for r in shown]
+        lines += _runs_table(
             ["notebook", "verdict", "hardware", "run time", "commit"],
             [
                 [
                     _cell(r["notebook"]),
                     _badge(r.get("verdict")),
-                    _cell(_hardware(r.get("provenance", {}))),
+                    machine,
                     _run_time(r.get("provenance", {})),
                     _commit(r.get("provenance", {})),
                 ]
-                for r in recorded
-                if not r.get("failed")
+                for r, machine in zip(shown, hardware)
             ],
+            hardware,
         )
     for r in results:
         if not r.get("failed"):
