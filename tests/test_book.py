@@ -192,14 +192,15 @@ def test_the_run_table_names_one_shared_machine_once_and_different_ones_per_row(
     page = render_summary([RESULT, second])
     # the machine: once under the table, once in each claim's section
     assert header in page and page.count("AMD EPYC, 2 cores") == 3
-    shared = "Every run above ran on the same machine: AMD EPYC, 2 cores, 24 GB RAM."
+    shared = "Every run above ran on AMD EPYC, 2 cores, 24 GB RAM."
     assert shared in page
     xeon = {**RESULT["provenance"]["hardware"], "cpu": "Intel Xeon"}
     other = {**second, "provenance": {**RESULT["provenance"], "hardware": xeon}}
     page = render_summary([RESULT, other])
     assert "| notebook | verdict | preset | hardware | run time | commit |" in page
-    assert "same machine" not in page
-    assert "same machine" not in render_summary([RESULT])  # one run: its row names it
+    assert "Every run above" not in page
+    # one run: its row names the machine
+    assert "Every run above" not in render_summary([RESULT])
 
 
 def test_the_summary_counts_cores_in_words():

@@ -396,14 +396,14 @@ def _runs_table(
     header: list[str], rows: list[list[str]], hardware: list[str]
 ) -> list[str]:
     """:func:`_table` of runs whose ``"hardware"`` column holds ``hardware`` (one per row). Where
-    two runs or more all ran on one machine, the column goes and one sentence under the table
-    names the machine: five copies of a CPU's name squeezed the table into six-line rows."""
+    two runs or more all ran on one kind of machine, the column goes and one sentence under the
+    table names it: five copies of a CPU's name squeezed the table into six-line rows."""
     if len(rows) < 2 or len(set(hardware)) != 1:
         return _table(header, rows)
     drop = header.index("hardware")
     keep = [i for i in range(len(header)) if i != drop]
     table = _table([header[i] for i in keep], [[row[i] for i in keep] for row in rows])
-    return table + ["", f"Every run above ran on the same machine: {hardware[0]}."]
+    return table + ["", f"Every run above ran on {hardware[0]}."]
 
 
 # --- the page -------------------------------------------------------------------------------
