@@ -47,6 +47,10 @@ def test_the_page_quotes_the_recipe_that_trained_the_model():
     text = record.recipe_text(dataclasses.asdict(step))
     assert "SGD with momentum 0.9" in text and "×0.1 at epochs 80, 120" in text
     assert "Cutout" not in text and "smoothing" not in text and text.endswith("fp32")
+    he = dataclasses.replace(step, warmup=0.0)  # He et al.: the full rate from step 1
+    assert "×0.1 at epochs 80, 120 with no warm-up" in record.recipe_text(
+        dataclasses.asdict(he)
+    )
     adam = train.TrainConfig(
         optimizer="adam", schedule="inverse_sqrt", warmup_steps=1000
     )

@@ -220,11 +220,12 @@ def recipe_text(recipe: dict) -> str:
         optimizer = f"SGD with {kind} {r['momentum']:g}"
     else:
         optimizer = f"AdamW with β = {r['betas'][0]:g}, {r['betas'][1]:g}"
-    warmup = (
-        f"{r['warmup_steps']} warm-up steps"
-        if r["warmup_steps"]
-        else f"a {r['warmup']:.0%} warm-up"
-    )
+    if r["warmup_steps"]:
+        warmup = f"after {r['warmup_steps']} warm-up steps"
+    elif r["warmup"]:
+        warmup = f"after a {r['warmup']:.0%} warm-up"
+    else:  # He et al.'s ResNet-20: the full rate from the first step
+        warmup = "with no warm-up"
     if r["schedule"] == "step":  # MultiStepLR
         steps = ", ".join(f"{m:g}" for m in r["milestones"])
         schedule = f"×{r['lr_gamma']:g} at epochs {steps}"
@@ -233,7 +234,7 @@ def recipe_text(recipe: dict) -> str:
     else:
         schedule = f"{r['schedule']} decay"
     parts = [
-        f"{optimizer}, lr {r['lr']:g}, {schedule} after {warmup}",
+        f"{optimizer}, lr {r['lr']:g}, {schedule} {warmup}",
         f"weight decay {r['weight_decay']:g}, batch {r['batch_size']}",
         "crop + flip" if r["augment"] else "no augmentation",
         f"Cutout {r['cutout']} px" if r["cutout"] else "",
