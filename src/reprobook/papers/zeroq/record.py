@@ -53,8 +53,8 @@ NAME = "resnet20-cifar10"
 #   (theirs: 32k and 48k of 64k steps, on 45,000 images), weight decay 1e-4, crop + flip only, in
 #   bf16 (theirs fp32): 87.46% [86.79, 88.10], 2.0 points below the committed model, whose interval
 #   it does not meet, and 3.8 below their 91.25%. Its train accuracy ended at 98.6%. So the paper's
-#   recipe is not what the committed one lacks; on this mirror it does worse. Not committed;
-#   record/*.attempt-12b4ccc.json.
+#   recipe is not what the committed one lacks; on this mirror it does worse. Its weights were not
+#   kept; its provenance is record/*.attempt-12b4ccc.json.
 # - Not a recipe, a probe (2026-12-07, outside the package): stochastic weight averaging
 #   (Izmailov et al. 2018) from the committed model, 12 epochs at a constant rate 0.02 with this
 #   recipe's augmentation, the weights averaged and the BN statistics recomputed: 89.75% (+0.26
